@@ -1,0 +1,254 @@
+"""The ``optbench`` command line. User mistakes print one line on stderr and exit 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import OptbenchError, ParameterError
+from .loop import stop_rules
+from .params import parse_assignments
+from .registry import KINDS, Registry, load_registry
+
+
+# ---- plugins and list ------------------------------------------------------------------------
+def cmd_plugins(args, registry: Registry) -> int:
+    """Every plugin, its distribution and version, what it registered; broken ones with reasons."""
+    plugins = [{"name": p.name, "distribution": p.distribution, "version": p.version,
+                "module": p.module, "hooks": p.hooks, "registered": p.registered}
+               for p in registry.plugins]
+    broken = [{"name": b.name, "distribution": b.distribution, "reason": b.reason} for b in registry.broken]
+    if args.json:
+        print(json.dumps({"plugins": plugins, "broken": broken, "blocked": registry.blocked}, indent=2))
+        return 0
+    for p in plugins:
+        what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p["registered"].items() if names)
+        print(f"{p['name']:<14} {p['distribution'] or '-'} {p['version'] or ''}  {what or '(nothing registered)'}")
+    for b in broken:
+        print(f"{b['name']:<14} {b['distribution'] or '-'}  BROKEN: {b['reason']}")
+    for name in registry.blocked:
+        print(f"{name:<14} blocked (not loaded)")
+    return 0
+
+
+def cmd_list(args, registry: Registry) -> int:
+    """Names, descriptions and capabilities of one kind of plugin."""
+    rows = [spec.describe() for _, spec in sorted(getattr(registry, args.kind).items())]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for row in rows:
+        extra = ""
+        if args.kind == "backends":
+            caps = row["capabilities"]
+            extra = f"  [devices: {', '.join(caps['devices'])}; dtypes: {', '.join(caps['dtypes'])}; order <= {caps['max_order']}]"
+        elif args.kind == "optimizers":
+            extra = f"  [needs: {', '.join(row['needs'])}]"
+        print(f"{row['name']:<24} {row['description']}{extra}")
+    return 0
+
+
+# ---- solve -----------------------------------------------------------------------------------
+def split_params(registry: Registry, objective: str, optimizer: str, items: list[str]) -> tuple[dict, dict]:
+    """Route ``k=v`` to the objective or the optimizer by who declares ``k``.
+
+    ``objective.k=v`` and ``optimizer.k=v`` say it explicitly (needed when both declare ``k``).
+    """
+    obj_cls = registry.get("objectives", objective).cls
+    opt_cls = registry.get("optimizers", optimizer).cls
+    obj_keys = {"n", *obj_cls.params}
+    obj_params, opt_params = {}, {}
+    for key, value in parse_assignments(items).items():
+        prefix, dot, bare = key.partition(".")
+        if dot and prefix in ("objective", "optimizer"):
+            (obj_params if prefix == "objective" else opt_params)[bare] = value
+        elif key in obj_keys and key in opt_cls.params:
+            raise ParameterError(f"parameter {key!r} is declared by both {objective!r} and {optimizer!r}; "
+                                 f"write objective.{key}=... or optimizer.{key}=...")
+        elif key in obj_keys:
+            obj_params[key] = value
+        else:
+            opt_params[key] = value  # unknown keys are reported by the optimizer's validation
+    return obj_params, opt_params
+
+
+def parse_x0(text: str | None) -> np.ndarray | None:
+    if text is None:
+        return None
+    try:
+        return np.array([float(v) for v in text.split(",")], dtype=np.float64)
+    except ValueError:
+        raise ParameterError(f"--x0 expects comma-separated numbers, got {text!r}") from None
+
+
+def cmd_solve(args, registry: Registry) -> int:
+    """Run one objective/optimizer/backend combination and print a short summary."""
+    from .loop import solve
+
+    if args.out:
+        table_format(Path(args.out))  # refuse a bad file name before the work, not after
+    obj_params, opt_params = split_params(registry, args.objective, args.optimizer, args.param)
+    objective = registry.objective(args.objective, **obj_params)
+    optimizer = registry.optimizer(args.optimizer, **opt_params)
+    backend = registry.backend(args.backend)
+    stop = stop_rules(max_iter=args.max_iter, tol_grad=args.tol, tol_f=args.tol_f,
+                      time_budget=args.time_budget)
+    result = solve(objective, optimizer, backend, x0=parse_x0(args.x0), seed=args.seed,
+                   dtype=args.dtype, device=args.device, stop=stop)
+    import pandas as pd
+
+    trace = result.frame()
+    for key, value in (("objective", args.objective), ("optimizer", args.optimizer),
+                       ("backend", args.backend), ("seed", args.seed), ("dtype", args.dtype),
+                       ("device", args.device or "cpu")):
+        trace.insert(0, key, value)
+    summary = pd.Series(result.summary())
+    with pd.option_context("display.width", 120, "display.max_columns", 20,
+                           "display.float_format", "{:.10g}".format):
+        print(summary.to_string())
+        print()
+        shown = trace if len(trace) <= 6 else pd.concat([trace.head(3), trace.tail(3)])
+        print(shown.drop(columns=["objective", "optimizer", "backend", "seed", "dtype", "device"]).to_string(index=False))
+    if args.out:
+        write_table(trace, Path(args.out))
+        print(f"\ntrace written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def table_format(path: Path) -> str:
+    """``"csv"`` or ``"parquet"`` from the file suffix; anything else is a user error."""
+    formats = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+    if path.suffix not in formats:
+        raise ParameterError(f"cannot write {str(path)!r}: use a .csv or .parquet file name")
+    return formats[path.suffix]
+
+
+def write_table(frame, path: Path) -> None:
+    """Write ``frame`` as CSV or Parquet, chosen by the file suffix."""
+    fmt = table_format(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+# ---- inspection: trace and graph ---------------------------------------------------------------
+def _objective_and_point(args, registry: Registry):
+    objective = registry.objective(args.objective, **parse_assignments(args.param))
+    x0 = parse_x0(args.x0)
+    return objective, (objective.x0(args.seed) if x0 is None else np.broadcast_to(x0, (objective.n,)).copy())
+
+
+def cmd_trace(args, registry: Registry) -> int:
+    """Print the primal and derivative trace table of an objective at its starting point."""
+    import pandas as pd
+
+    objective, x = _objective_and_point(args, registry)
+    backend = registry.backend(args.backend)
+    backend.check("trace")
+    v = None
+    if args.direction is not None:
+        if not 0 <= args.direction < x.size:
+            raise ParameterError(f"--direction must be in [0, {x.size}), got {args.direction}")
+        v = np.eye(x.size)[args.direction]
+    rows = backend.trace(objective, x, v)
+    with pd.option_context("display.float_format", "{:.6g}".format, "display.width", 120):
+        print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_graph(args, registry: Registry) -> int:
+    """Draw the computation graph of an objective at its starting point (DOT or SVG)."""
+    from .graphviz import dot_to_svg, have_dot
+
+    objective, x = _objective_and_point(args, registry)
+    backend = registry.backend(args.backend)
+    backend.check("graph")
+    text = backend.graph(objective, x)
+    if args.format == "svg":
+        if have_dot():
+            text = dot_to_svg(text)
+        else:
+            print("optbench: graphviz's 'dot' is not installed; writing DOT instead of SVG", file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"graph written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# ---- the parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="optbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"optbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list plugins, what they registered, and broken ones")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_plugins)
+
+    p = sub.add_parser("list", help="list objectives, optimizers or backends")
+    p.add_argument("kind", choices=sorted(KINDS))
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("solve", help="run one objective/optimizer/backend combination")
+    p.add_argument("--objective", required=True)
+    p.add_argument("--optimizer", required=True)
+    p.add_argument("--backend", default="torch")
+    p.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="objective or optimizer parameter (objective.K=V / optimizer.K=V when ambiguous)")
+    p.add_argument("--max-iter", type=int, default=1000)
+    p.add_argument("--tol", type=float, help="stop when the gradient norm is <= TOL")
+    p.add_argument("--tol-f", type=float, help="stop when f - f* <= TOL_F (needs a known minimum)")
+    p.add_argument("--time-budget", type=float, help="stop after this many seconds of optimizer time")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--x0", help="starting point, comma-separated (one value is broadcast)")
+    p.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    p.add_argument("--device", help="e.g. cpu, cuda, cuda:0 (default: cpu)")
+    p.add_argument("--out", help="write the tidy trace to FILE (.csv or .parquet)")
+    p.set_defaults(handler=cmd_solve)
+
+    for name, handler, default_backend, help_text in (
+        ("trace", cmd_trace, "dual", "print the evaluation trace table of an objective (forward or reverse)"),
+        ("graph", cmd_graph, "tape", "draw the computation graph of an objective at its x0"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("objective")
+        p.add_argument("--backend", default=default_backend)
+        p.add_argument("--param", action="append", default=[], metavar="K=V", help="objective parameter")
+        p.add_argument("--x0", help="point, comma-separated (default: the objective's x0)")
+        p.add_argument("--seed", type=int, default=0)
+        if name == "trace":
+            p.add_argument("--direction", type=int, help="forward mode: seed along this input (default 0)")
+        else:
+            p.add_argument("--format", choices=("dot", "svg"), default="dot")
+            p.add_argument("--out", help="write to FILE instead of stdout")
+        p.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args, load_registry())
+    except OptbenchError as exc:
+        print(f"optbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("optbench: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The errors optbench raises for user mistakes; the CLI prints them without a traceback."""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class OptbenchError(Exception):
+    """Base class of every error caused by input (names, parameters, files), not by a bug."""
+
+
+class UnknownNameError(OptbenchError, KeyError):
+    """A plugin name that nothing registered; the message lists the close matches."""
+
+    def __init__(self, kind: str, name: str, available: Iterable[str]):
+        self.kind, self.name, self.available = kind, name, sorted(available)
+        super().__init__(f"unknown {kind} {name!r}{suggest(name, self.available)}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class ParameterError(OptbenchError, ValueError):
+    """A parameter value that fails its declaration (type, bounds, choices)."""
+
+
+class PluginConflictError(OptbenchError):
+    """Two plugins registered the same name for the same kind of extension."""
+
+
+class CapabilityError(OptbenchError, NotImplementedError):
+    """A backend asked for something it does not declare (a method, device, dtype or order)."""
+
+
+def suggest(name: str, available: Iterable[str]) -> str:
+    """Return ``"; did you mean ...?"`` for close matches, else the list of what exists."""
+    available = sorted(available)
+    close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if available:
+        return "; available: " + ", ".join(available)
+    return "; none is registered"

@@ -1,0 +1,104 @@
+"""The objective contract: a scalar function written once against the Python Array API.
+
+Subclass :class:`Objective`, set ``name`` and implement ``__call__(self, x)`` using
+``xp = optbench.namespace(x)``; the same code then runs on NumPy, torch (CPU and CUDA) and
+optbench's own dual and tape engines. Optional class attributes describe the problem:
+``params`` (declared :class:`~optbench.params.Param`), ``dim_range`` and ``default_dim``,
+``convex``, ``smooth``; override ``x0``, ``minimizer``, ``L`` and ``mu`` where known.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import array_api_compat
+import numpy as np
+
+from .params import Param, bind
+from .errors import ParameterError
+
+
+def namespace(*arrays: Any):
+    """The Array API namespace of ``arrays`` (NumPy, torch, or an optbench engine's)."""
+    return array_api_compat.array_namespace(*arrays)
+
+
+class Objective:
+    """Base class of objectives (see the module docstring)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[dict[str, Param]] = {}
+    dim_range: ClassVar[tuple[int, int | None]] = (1, None)
+    default_dim: ClassVar[int] = 2
+    convex: ClassVar[bool | None] = None
+    smooth: ClassVar[bool | None] = None
+
+    def __init__(self, n: int | None = None, **params: Any):
+        owner = f"objective {self.name!r}"
+        self.n = Param(int, self.default_dim).coerce(owner, "n", self.default_dim if n is None else n)
+        low, high = self.dim_range
+        if self.n < low or (high is not None and self.n > high):
+            allowed = f"exactly {low}" if low == high else f">= {low}" + ("" if high is None else f" and <= {high}")
+            raise ParameterError(f"{owner}: dimension n must be {allowed}, got {self.n}")
+        self.p = bind(owner, self.params, params)
+        self._constants: dict[tuple, Any] = {}
+        self.setup()
+
+    def setup(self) -> None:
+        """Build data once per instance (matrices, synthetic data sets), from ``self.p``."""
+
+    def __call__(self, x):
+        raise NotImplementedError(f"objective {self.name!r} does not define __call__")
+
+    # ---- problem description ---------------------------------------------------------------
+    def x0(self, seed: int = 0) -> np.ndarray:
+        """The seeded starting point (float64, on the host)."""
+        return np.random.default_rng(seed).standard_normal(self.n)
+
+    @property
+    def minimizer(self) -> np.ndarray | None:
+        """A known global minimiser, or ``None``."""
+        return None
+
+    @property
+    def minimum(self) -> float | None:
+        """The known global minimum value, or ``None`` (defaults to ``f(minimizer)``)."""
+        x_star = self.minimizer
+        return None if x_star is None else float(self(np.asarray(x_star, dtype=np.float64)))
+
+    @property
+    def L(self) -> float | None:
+        """Lipschitz constant of the gradient (smoothness), where known."""
+        return None
+
+    @property
+    def mu(self) -> float | None:
+        """Strong-convexity constant, where known."""
+        return None
+
+    def properties(self) -> dict:
+        """The problem's description as plain data (for listings, traces and reports)."""
+        x_star = self.minimizer
+        return {
+            "n": self.n, "convex": self.convex, "smooth": self.smooth, "L": self.L, "mu": self.mu,
+            "minimum": self.minimum,
+            "minimizer": None if x_star is None else np.asarray(x_star, dtype=float).tolist(),
+        }
+
+    # ---- helpers for implementations -------------------------------------------------------
+    def constant(self, key: str, value: np.ndarray, like: Any):
+        """``value`` as an array of ``like``'s namespace, dtype and device, cached per kind.
+
+        Objectives with data (matrices, samples) call this instead of converting on every
+        evaluation, which would dominate GPU timings.
+        """
+        xp = namespace(like)
+        device = array_api_compat.device(like)
+        cache_key = (key, id(xp), str(like.dtype), str(device))
+        if cache_key not in self._constants:
+            self._constants[cache_key] = xp.asarray(value, dtype=like.dtype, device=device)
+        return self._constants[cache_key]
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in {"n": self.n, **self.p}.items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,57 @@
+"""The optimizer contract: step-wise, stateful, written against the Array API.
+
+Subclass :class:`Optimizer`, set ``name``, declare hyper-parameters in ``params`` and the
+oracle methods it needs in ``needs`` (``"grad"``, ``"hvp"``, ``"hessian"``), and implement
+``init(oracle, x0)`` and ``step(oracle) -> x``. Inside, ``self.p`` holds the validated
+hyper-parameters, ``self.xp`` the array namespace and ``self.rng`` a seeded NumPy generator.
+The caller owns stopping rules and the trace; an optimizer only moves.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import ParameterError
+from .objective import namespace
+from .oracle import Oracle
+from .params import Param, bind
+
+
+class Optimizer:
+    """Base class of optimizers (see the module docstring)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    params: ClassVar[dict[str, Param]] = {}
+    needs: ClassVar[tuple[str, ...]] = ("grad",)
+
+    def __init__(self, **params: Any):
+        self.p = bind(f"optimizer {self.name!r}", self.params, params)
+        self.validate()
+
+    def validate(self) -> None:
+        """Check relations between hyper-parameters; raise :class:`ParameterError` if wrong."""
+
+    def start(self, oracle: Oracle, x0, seed: int = 0) -> None:
+        """Reset the state for a new run from ``x0`` (called by the runner, then ``init``)."""
+        self.xp = namespace(x0)
+        self.rng = np.random.default_rng(seed)
+        self.init(oracle, x0)
+
+    def init(self, oracle: Oracle, x0) -> None:
+        """Set up the state at ``x0``; the default keeps ``self.x = x0``."""
+        self.x = x0
+
+    def step(self, oracle: Oracle):
+        """Take one iteration and return the new iterate (also kept as ``self.x``)."""
+        raise NotImplementedError(f"optimizer {self.name!r} does not define step")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.p.items())})"
+
+
+def require(condition: bool, owner: str, message: str) -> None:
+    """Raise a :class:`ParameterError` for ``owner`` unless ``condition`` holds."""
+    if not condition:
+        raise ParameterError(f"optimizer {owner!r}: {message}")

@@ -1,0 +1,71 @@
+"""The oracle: how an optimizer queries its objective through a backend, counted.
+
+The counts are the budget axes of every trace (function, gradient, HVP and Hessian
+evaluations). The caller, which records the trace, evaluates ``f`` and ``∇f`` at each new
+iterate with :meth:`Oracle.peek`; that result is cached so the optimizer's own request at the
+same iterate costs nothing twice, while still being counted and timed as the optimizer's.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .backend import Backend
+
+
+class Oracle:
+    """Counted access to ``objective`` through ``backend`` (one instance per run)."""
+
+    def __init__(self, objective: Callable, backend: Backend):
+        self.objective, self.backend = objective, backend
+        self.nfev = self.ngev = self.nhvp = self.nhev = 0
+        self.credit = 0.0  # seconds of cached evaluations charged to the optimizer
+        self._cached_x = None
+        self._cached: tuple[Any, Any] | None = None
+        self._cached_cost = 0.0
+
+    def counts(self) -> dict[str, int]:
+        return {"nfev": self.nfev, "ngev": self.ngev, "nhvp": self.nhvp, "nhev": self.nhev}
+
+    # ---- what optimizers call ------------------------------------------------------------
+    def value(self, x):
+        """``f(x)`` as a 0-d array."""
+        self.nfev += 1
+        if x is self._cached_x:
+            self.credit += self._cached_cost
+            return self._cached[0]
+        return self.objective(x)
+
+    def grad(self, x):
+        """``∇f(x)``."""
+        return self.value_and_grad(x, count_value=False)[1]
+
+    def value_and_grad(self, x, count_value: bool = True):
+        """``(f(x), ∇f(x))``; counts one function and one gradient evaluation."""
+        self.nfev += count_value
+        self.ngev += 1
+        if x is self._cached_x:
+            self.credit += self._cached_cost
+            return self._cached
+        return self.backend.value_and_grad(self.objective, x)
+
+    def hvp(self, x, v):
+        """``∇²f(x) v``."""
+        self.nhvp += 1
+        return self.backend.hvp(self.objective, x, v)
+
+    def hessian(self, x):
+        """``∇²f(x)``."""
+        self.nhev += 1
+        return self.backend.hessian(self.objective, x)
+
+    # ---- what the recording loop calls -----------------------------------------------------
+    def peek(self, x) -> tuple[Any, Any]:
+        """Uncounted ``(f(x), ∇f(x))`` for the trace; cached for the optimizer's next request."""
+        start = time.perf_counter()
+        value, grad = self.backend.value_and_grad(self.objective, x)
+        self.backend.synchronize()
+        self._cached_cost = time.perf_counter() - start
+        self._cached_x, self._cached = x, (value, grad)
+        return value, grad

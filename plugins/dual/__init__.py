@@ -1,0 +1,1 @@
+"""The native dual engine (work in progress: not registered until its plugin module lands)."""

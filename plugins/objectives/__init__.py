@@ -1,0 +1,16 @@
+"""The built-in objectives, registered through the ``optbench`` entry point ``objectives``."""
+from __future__ import annotations
+
+import optbench
+
+from .classic import CLASSIC
+from .convex import CONVEX
+from .course_notes import COURSE_NOTES
+
+BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC)
+
+
+@optbench.hookimpl
+def optbench_register_objectives(register):
+    for cls in BUILTIN_OBJECTIVES:
+        register(cls)

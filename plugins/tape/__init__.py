@@ -1,0 +1,1 @@
+"""The native tape engine (work in progress: not registered until its plugin module lands)."""

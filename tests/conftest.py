@@ -1,0 +1,52 @@
+"""Shared fixtures: fake installed distributions, so plugin loading is tested for real."""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import optbench
+
+
+@pytest.fixture
+def fake_dist(tmp_path, monkeypatch):
+    """Install a throw-away distribution with ``optbench`` entry points on ``sys.path``.
+
+    ``fake_dist("name", {"ep": "module"}, {"module": "source"})`` writes the modules and a
+    ``.dist-info`` folder, puts them on ``sys.path`` and ``PYTHONPATH`` (for subprocesses),
+    and returns the folder. The next ``load_registry()`` loads it.
+    """
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
+    created: list[str] = []
+
+    def make(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "1.0") -> Path:
+        for module, source in modules.items():
+            (site / f"{module}.py").write_text(textwrap.dedent(source))
+            created.append(module)
+        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+        (info / "entry_points.txt").write_text(f"[optbench]\n{lines}\n")
+        importlib.invalidate_caches()
+        monkeypatch.setattr(optbench.registry, "_registry", None)  # the next load sees it
+        return site
+
+    yield make
+    for module in created:
+        sys.modules.pop(module, None)
+    importlib.invalidate_caches()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    """Each test sees the plugins installed at that moment, not a cached registry."""
+    optbench.load_registry(refresh=True)
+    yield
