@@ -36,9 +36,11 @@ class Capabilities:
     devices: tuple[str, ...] = ("cpu",)
     dtypes: tuple[str, ...] = ("float32", "float64")
     max_order: int = 2
+    exact: bool = True  # derivatives exact up to rounding (False: approximations, e.g. finite differences)
 
     def describe(self) -> dict:
-        return {"devices": list(self.devices), "dtypes": list(self.dtypes), "max_order": self.max_order}
+        return {"devices": list(self.devices), "dtypes": list(self.dtypes), "max_order": self.max_order,
+                "exact": self.exact}
 
 
 class Backend:

@@ -54,3 +54,10 @@ def test_its_backend_declares_first_order_only(installed):
     done = optbench_cli(installed, "solve", "--objective", "booth", "--optimizer", "gd", "--backend", "fd",
                         "--dtype", "float32")
     assert done.returncode == 2 and "backend 'fd' does not support dtype 'float32'" in done.stderr
+
+
+def test_passes_the_conformance_kit(installed):
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+                          capture_output=True, text=True, env=installed, cwd=EXAMPLE)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

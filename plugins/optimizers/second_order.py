@@ -60,7 +60,8 @@ class NewtonCG(Optimizer):
     params = {
         "damping": DAMPING,
         "cg_tol": Param(float, 1e-10, "CG stops when |H d + g| <= cg_tol |g|", gt=0.0, lt=1.0),
-        "cg_max_iter": Param(int, None, "most CG iterations per step; unset: n", ge=1, optional=True),
+        "cg_max_iter": Param(int, None, "most CG iterations per step; unset: 20 n, as scipy (rounding "
+                             "makes CG need more than n on ill-conditioned H)", ge=1, optional=True),
     }
 
     def step(self, oracle):
@@ -73,7 +74,7 @@ class NewtonCG(Optimizer):
         direction, residual = xp.zeros_like(g), -g
         search, squared = residual, dot(xp, residual, residual)
         tolerance = self.p["cg_tol"] * math.sqrt(squared)
-        for i in range(self.p["cg_max_iter"] or x.shape[0]):
+        for i in range(self.p["cg_max_iter"] or 20 * x.shape[0]):
             h_search = oracle.hvp(x, search)
             curvature = dot(xp, search, h_search)
             if curvature <= 0:

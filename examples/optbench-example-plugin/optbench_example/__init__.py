@@ -35,7 +35,7 @@ class FiniteDifferences(optbench.Backend):
     """Central finite differences on NumPy (gradients only), float64."""
 
     name = "fd"
-    capabilities = optbench.Capabilities(devices=("cpu",), dtypes=("float64",), max_order=1)
+    capabilities = optbench.Capabilities(devices=("cpu",), dtypes=("float64",), max_order=1, exact=False)
 
     def asarray(self, data, dtype=None, device=None):
         return np.array(data, dtype=np.float64)
