@@ -29,9 +29,8 @@ def build_namespace(engine: str, ops: Mapping[str, Callable], strip: Callable[[A
     """The Array API namespace of ``engine``'s arrays stored in ``storage_xp`` arrays."""
     ns = types.ModuleType(f"optbench_plugins.{engine}.xp")
     ns.__doc__ = f"Array API namespace of the {engine!r} engine over {storage_xp.__name__}."
-    for name in PRIMITIVES:
-        if name != "getitem":
-            setattr(ns, name, ops[name] if name in ops else _raiser(engine, name))
+    for name in PRIMITIVES:  # getitem too: Operators.__getitem__ calls it
+        setattr(ns, name, ops[name] if name in ops else _raiser(engine, name))
     for name in NON_DIFFERENTIABLE:
         setattr(ns, name, _on_primals(getattr(storage_xp, name), strip))
     for name in PASSTHROUGH:

@@ -174,4 +174,22 @@ class Ellipsoid(BoxStarted):
         return 2.0 * float(self.weights[0])
 
 
-CLASSIC = (Rosenbrock, Beale, Himmelblau, Rastrigin, Ackley, StyblinskiTang, Ellipsoid)
+
+
+class SinExp(BoxStarted):
+    """sum(sin(x) x + exp(-x^2)): the elementwise function optbench's throughput baselines use.
+
+    Non-convex and bounded below; no known global minimiser.
+    """
+
+    name = "sin_exp"
+    default_dim = 1000
+    convex, smooth = False, True
+    domain = (-1.0, 1.0)
+
+    def __call__(self, x):
+        xp = optbench.namespace(x)
+        return xp.sum(xp.sin(x) * x + xp.exp(-x * x))
+
+
+CLASSIC = (Rosenbrock, Beale, Himmelblau, Rastrigin, Ackley, StyblinskiTang, Ellipsoid, SinExp)

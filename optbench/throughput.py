@@ -1,0 +1,107 @@
+"""Throughput measurements: derivative evaluations per second, memory bandwidth, Jacobian modes.
+
+Timing follows shared/BENCHMARKING.md: a warm-up call first, then repeats each long enough
+(``min_time``) with the minimum kept; on CUDA the device is synchronised before the clock is
+read. The bandwidth probe measures the machine's copy bandwidth in the same process, so an
+evaluation's achieved bandwidth is reported against the physical limit it runs into.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from .backend import Backend
+from .objective import Objective, namespace
+
+MEASURES = ("f", "grad", "hvp", "hessian", "jacobian")
+
+
+def best_time(call: Callable[[], object], sync: Callable[[], None], *, min_time: float = 0.05,
+              repeats: int = 5, max_time: float = 10.0) -> tuple[float, int]:
+    """Seconds per call (minimum over ``repeats``) and the number of calls per repeat."""
+    call()
+    sync()
+    number = 1
+    while True:  # calibrate: each repeat lasts at least min_time
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        sync()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time or elapsed * repeats >= max_time:
+            break
+        number *= max(2, min(10, int(min_time / max(elapsed, 1e-9))))
+    best = elapsed
+    for _ in range(repeats - 1):
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return best / number, number
+
+
+def evaluation_rate(backend: Backend, objective: Objective, measure: str, *, dtype: str = "float64",
+                    device: str | None = None, min_time: float = 0.05, repeats: int = 5) -> dict:
+    """Evaluations per second of ``measure`` (f, grad, hvp, hessian) of ``objective`` at its x0."""
+    if measure not in ("f", "grad", "hvp", "hessian"):
+        raise ValueError(f"unknown measure {measure!r}")
+    if measure != "f":
+        backend.check(measure, dtype=dtype, device=device)
+    x = backend.asarray(objective.x0(0), dtype=dtype, device=device)
+    v = backend.asarray(np.linspace(-1.0, 1.0, objective.n), dtype=dtype, device=device)
+    call = {"f": lambda: objective(x), "grad": lambda: backend.grad(objective, x),
+            "hvp": lambda: backend.hvp(objective, x, v), "hessian": lambda: backend.hessian(objective, x)}[measure]
+    seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time, repeats=repeats)
+    itemsize = 4 if dtype == "float32" else 8
+    # the least traffic any implementation needs: read x, write the result
+    out_items = objective.n * objective.n if measure == "hessian" else objective.n
+    moved = itemsize * (objective.n + (1 if measure == "f" else out_items))
+    return {"measure": measure, "seconds": seconds, "per_second": 1.0 / seconds, "calls": number,
+            "repeats": repeats, "bytes": moved, "achieved_gbps": moved / seconds / 1e9}
+
+
+def copy_bandwidth(device: str | None = None, nbytes: int = 256 * 2**20, repeats: int = 5) -> float:
+    """Memory copy bandwidth in GB/s (bytes read plus bytes written), on the host or a CUDA device."""
+    if device is not None and str(device).startswith("cuda"):
+        import torch
+
+        src = torch.empty(nbytes // 8, dtype=torch.float64, device=device).fill_(1.0)
+        dst = torch.empty_like(src)
+        seconds, _ = best_time(lambda: dst.copy_(src), lambda: torch.cuda.synchronize(device),
+                               min_time=0.05, repeats=repeats)
+    else:
+        src = np.ones(nbytes // 8)
+        dst = np.empty_like(src)
+        seconds, _ = best_time(lambda: np.copyto(dst, src), lambda: None, min_time=0.05, repeats=repeats)
+    return 2 * nbytes / seconds / 1e9
+
+
+class JacobianProbe:
+    """F(x) = tanh(W x) from R^n to R^m (W seeded): the Jacobian mode crossover's test function."""
+
+    def __init__(self, n: int, m: int, seed: int = 0):
+        self.n, self.m = n, m
+        self.W = np.random.default_rng(seed).standard_normal((m, n)) / np.sqrt(n)
+        self._cache: dict = {}
+
+    def __call__(self, x):
+        xp = namespace(x)
+        key = (id(xp), str(x.dtype))
+        if key not in self._cache:
+            self._cache[key] = xp.asarray(self.W, dtype=x.dtype, device=getattr(x, "device", None))
+        return xp.tanh(self._cache[key] @ x)
+
+
+def jacobian_rate(backend: Backend, n: int, m: int, *, dtype: str = "float64", device: str | None = None,
+                  min_time: float = 0.05, repeats: int = 5) -> dict:
+    """Seconds per full Jacobian of :class:`JacobianProbe` (n inputs, m outputs)."""
+    backend.check("jacobian", dtype=dtype, device=device)
+    probe = JacobianProbe(n, m)
+    x = backend.asarray(np.linspace(-1.0, 1.0, n), dtype=dtype, device=device)
+    seconds, number = best_time(lambda: backend.jacobian(probe, x), lambda: backend.synchronize(device),
+                                min_time=min_time, repeats=repeats)
+    return {"measure": "jacobian", "n": n, "m": m, "seconds": seconds, "per_second": 1.0 / seconds,
+            "calls": number, "repeats": repeats}
