@@ -102,3 +102,28 @@ def test_console_script_runs_and_fails_cleanly():
     assert "unknown objective 'nope'" in done.stderr
     done = subprocess.run([sys.executable, "-m", "optbench.cli", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("optbench ")
+
+
+@pytest.mark.parametrize("backend, column, values", [
+    ("dual", "tangent", ["0.5", "5.5"]),
+    ("tape", "adjoint", ["1.71634", "5.5"]),
+])
+def test_trace_prints_the_notes_tables(capsys, backend, column, values):
+    code, out, err = run(capsys, "trace", "ad_example", "--backend", backend)
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split() == ["node", "op", "value", column] and len(rows) == 7
+    assert rows[-1].split()[:2] == ["v_5", "v_4"] and "11.6521" in rows[-1]
+    assert all(v in out for v in values)
+
+
+def test_trace_direction_seeds_another_input(capsys):
+    code, out, _ = run(capsys, "trace", "ad_example", "--backend", "dual", "--direction", "1")
+    assert code == 0 and out.splitlines()[-1].split()[-1] == "1.71634"
+    code, _, err = run(capsys, "trace", "ad_example", "--backend", "dual", "--direction", "5")
+    assert code == 2 and "--direction must be in [0, 2)" in err
+
+
+def test_graph_of_the_tape_marks_input_and_output(capsys):
+    code, out, _ = run(capsys, "graph", "ad_example")
+    assert code == 0 and out.startswith("digraph") and "input x" in out and "output" in out

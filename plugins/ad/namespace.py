@@ -128,6 +128,10 @@ class Operators:
             raise ValueError("x.T is defined for 2-D arrays only; use x.mT")
         return self._ops.matrix_transpose(self)
 
+    def sum(self, axis=None, keepdims=False):
+        """``xp.sum(self)`` as a method, as NumPy and torch arrays have it (not Array API)."""
+        return self._ops.sum(self, axis=axis, keepdims=keepdims)
+
     def __len__(self): return self.shape[0]
     def __float__(self): return float(self._strip())
     def __int__(self): return int(self._strip())

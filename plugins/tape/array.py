@@ -1,0 +1,222 @@
+"""The tape: traced arrays, the Wengert list they are recorded on, and the reverse sweep.
+
+A :class:`Tape` is one differentiation. :meth:`Tape.watch` makes an input a
+:class:`TapeArray`; every primitive applied to it appends one entry ``(vjps, ans, args,
+kwargs, parents)`` to the tape and returns a new ``TapeArray``. Entries are appended in
+evaluation order, which is a topological order, so :meth:`Tape.gradient` walks the list
+backwards once, in a plain loop (no recursion, no sort), accumulating adjoints.
+
+Nesting: every tape has a level, higher for tapes started later. A primitive unboxes only the
+arguments of the highest level among its arguments and records there; the values it unboxed
+may themselves be arrays of an outer tape, which the recursive call records in turn
+(HIPS autograd's boxes within boxes). So an inner derivative never confuses an outer
+variable, and a backward sweep whose values belong to an outer tape is itself recorded.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import array_api_compat
+
+from optbench_plugins.ad.namespace import Operators
+
+_levels = itertools.count(1)
+_paused = 0  # depth of no_grad contexts; nothing is recorded while positive
+
+
+@contextmanager
+def no_grad():
+    """Record nothing inside the block: primitives return plain values, as constants."""
+    global _paused
+    _paused += 1
+    try:
+        yield
+    finally:
+        _paused -= 1
+
+
+class TapeArray(Operators):
+    """An array recorded on a tape: its value and where its entry is."""
+
+    __slots__ = ("value", "tape", "index", "_ops")
+
+    def __init__(self, value: Any, tape: Tape, index: int):
+        self.value = value
+        self.tape = tape
+        self.index = index
+        self._ops = tape.ops
+
+    @property
+    def shape(self): return self.value.shape
+
+    @property
+    def ndim(self): return self.value.ndim
+
+    @property
+    def dtype(self): return self.value.dtype
+
+    @property
+    def device(self): return array_api_compat.device(self._strip())
+
+    @property
+    def size(self): return array_api_compat.size(self._strip())
+
+    def _strip(self):
+        value = self.value
+        while type(value) is TapeArray:
+            value = value.value
+        return value
+
+    def __repr__(self) -> str:
+        return f"TapeArray(level={self.tape.level}, node={self.index}, value={self._strip()!r})"
+
+
+def strip(x: Any) -> Any:
+    """The innermost storage value of ``x`` (``x`` itself when it is not traced)."""
+    while type(x) is TapeArray:
+        x = x.value
+    return x
+
+
+class Tape:
+    """One differentiation's Wengert list; ``ops`` is the namespace its arrays answer to.
+
+    Each entry is ``(parents, vjps)``: the parents' entry indices and, aligned with them, the
+    VJP closures the rules made when the primitive was recorded. With ``inspect``, the
+    primitive's name, result, arguments and parents are kept too (``details``), for the trace and the graph.
+    """
+
+    __slots__ = ("level", "nodes", "ops", "details")
+
+    def __init__(self, ops: Any, inspect: bool = False):
+        self.level = next(_levels)
+        self.nodes: list | None = []
+        self.ops = ops
+        self.details: dict | None = {} if inspect else None
+
+    def watch(self, value: Any) -> TapeArray:
+        """``value`` as an input of this tape (an entry with no parents)."""
+        self.nodes.append(None)
+        return TapeArray(value, self, len(self.nodes) - 1)
+
+    def record(self, name: str, ans: Any, parents: tuple, makers: Any, args: tuple, kwargs: dict) -> Any:
+        """Append a primitive's entry, ``parents`` being ``(argnum, index)`` pairs; ``ans``
+        comes back plain when recording is paused or the tape freed."""
+        nodes = self.nodes
+        if _paused or nodes is None:
+            return ans
+        ops = self.ops
+        if len(parents) == 1:  # unrolled: the common cases cost microseconds per call
+            ((a, i),) = parents
+            nodes.append(((i,), (makers[a](ops, ans, *args, **kwargs),)))
+        elif len(parents) == 2:
+            (a, i), (b, j) = parents
+            nodes.append(((i, j), (makers[a](ops, ans, *args, **kwargs), makers[b](ops, ans, *args, **kwargs))))
+        else:
+            nodes.append((tuple(i for _, i in parents),
+                          tuple(makers[a](ops, ans, *args, **kwargs) for a, _ in parents)))
+        if self.details is not None:
+            self.details[len(nodes) - 1] = (name, ans, args, parents)
+        return TapeArray(ans, self, len(nodes) - 1)
+
+    def gradient(self, output: Any, inputs: Sequence[TapeArray], seed: Any = None,
+                 keep: bool = False) -> list:
+        """Adjoints of ``inputs`` for the cotangent ``seed`` of ``output`` (default: ones).
+
+        The tape is freed afterwards (entries dropped as the sweep passes them, so memory
+        falls as it goes) unless ``keep`` is true, which allows another sweep.
+        """
+        if self.nodes is None:
+            raise RuntimeError("this tape was freed by an earlier gradient(); pass keep=True to sweep twice")
+        if seed is None:
+            seed = self.ops.ones_like(output)
+        if not (type(output) is TapeArray and output.tape is self):
+            zeros = [self.ops.zeros_like(x) for x in inputs]
+            if not keep:
+                self.nodes = None
+            return zeros
+        adjoints = self.sweep(output.index, seed, keep)
+        return [adjoints[x.index] if adjoints[x.index] is not None else self.ops.zeros_like(x)
+                for x in inputs]
+
+    def sweep(self, start: int, seed: Any, keep: bool) -> list:
+        """The reverse sweep from entry ``start``: the list of adjoints, ``None`` where zero."""
+        nodes = self.nodes
+        adjoints = [None] * len(nodes)
+        adjoints[start] = seed
+        for i in range(start, -1, -1):
+            g = adjoints[i]
+            entry = nodes[i]
+            if g is None or entry is None:
+                continue
+            if not keep:
+                nodes[i] = adjoints[i] = None
+            for p, vjp in zip(*entry):
+                contribution = vjp(g)
+                old = adjoints[p]
+                adjoints[p] = contribution if old is None else old + contribution
+        if not keep:
+            self.nodes = None
+        return adjoints
+
+
+# ---- recording primitives ---------------------------------------------------------------------
+# ``fn`` computes the value on untraced arguments; ``makers[i](ops, ans, *args, **kwargs)``
+# makes the vector-Jacobian product for argument i (see :mod:`.rules`). Unary and binary
+# primitives get their own dispatchers because they are nearly every call; the rest go
+# through ``traced``.
+
+def unary(name: str, fn: Callable, makers: Any) -> Callable:
+    """A primitive differentiable in its first argument (any others are constants)."""
+    def op(x, /, *args, **kwargs):
+        if type(x) is not TapeArray:
+            return fn(x, *args, **kwargs)
+        v = x.value
+        ans = op(v, *args, **kwargs) if type(v) is TapeArray else fn(v, *args, **kwargs)
+        return x.tape.record(name, ans, ((0, x.index),), makers, (v, *args), kwargs)
+    return op
+
+
+def binary(name: str, fn: Callable, makers: Any) -> Callable:
+    """A primitive differentiable in its first two arguments."""
+    def op(x, y, /, *args, **kwargs):
+        tx = x.tape if type(x) is TapeArray else None
+        ty = y.tape if type(y) is TapeArray else None
+        if tx is ty:
+            if tx is None:
+                return fn(x, y, *args, **kwargs)
+            tape, x, y, parents = tx, x.value, y.value, ((0, x.index), (1, y.index))
+        elif ty is None or (tx is not None and tx.level > ty.level):
+            tape, x, parents = tx, x.value, ((0, x.index),)
+        else:
+            tape, y, parents = ty, y.value, ((1, y.index),)
+        if type(x) is TapeArray or type(y) is TapeArray:
+            ans = op(x, y, *args, **kwargs)
+        else:
+            ans = fn(x, y, *args, **kwargs)
+        return tape.record(name, ans, parents, makers, (x, y, *args), kwargs)
+    return op
+
+
+def traced(name: str, fn: Callable, makers: Any, args: tuple, kwargs: dict, diff: Sequence[int]) -> Any:
+    """Apply ``fn(*args, **kwargs)``, recording it for the arguments at positions ``diff``."""
+    tape = None
+    for i in diff:
+        a = args[i]
+        if type(a) is TapeArray and (tape is None or a.tape.level > tape.level):
+            tape = a.tape
+    if tape is None:
+        return fn(*args, **kwargs)
+    values, parents, nested = list(args), [], False
+    for i in diff:
+        a = args[i]
+        if type(a) is TapeArray and a.tape is tape:
+            values[i] = a = a.value
+            parents.append((i, args[i].index))
+        nested = nested or type(a) is TapeArray
+    values = tuple(values)
+    ans = traced(name, fn, makers, values, kwargs, diff) if nested else fn(*values, **kwargs)
+    return tape.record(name, ans, tuple(parents), makers, values, kwargs)

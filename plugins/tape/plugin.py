@@ -1,0 +1,9 @@
+"""Registers the ``tape`` backend through optbench's entry point, as any plugin would."""
+import optbench
+
+from .backend import TapeBackend
+
+
+@optbench.hookimpl
+def optbench_register_backends(register):
+    register(TapeBackend)
