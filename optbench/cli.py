@@ -184,6 +184,53 @@ def cmd_graph(args, registry: Registry) -> int:
     return 0
 
 
+# ---- suites: run, replay, export ----------------------------------------------------------------
+def cmd_run(args, registry: Registry) -> int:
+    """Run a suite file's cells into the results store (or list them with --dry-run)."""
+    from .runner import run_suite
+    from .suite import load_suite
+
+    suite = load_suite(args.suite, registry)
+    if args.dry_run:
+        cells = [c for c in suite.cells if args.only is None or c.matches(args.only)]
+        for cell in cells:
+            print(f"{cell.id}  {cell.label}")
+        print(f"{len(cells)} cells", file=sys.stderr)
+        return 0
+    summary = run_suite(suite, args.out, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                        resume=args.resume, only=args.only, quiet=args.quiet)
+    print(summary.line())
+    return 130 if summary.status == "interrupted" else 0
+
+
+def cmd_replay(args, registry: Registry) -> int:
+    """Rerun one recorded cell and say whether it reproduces (exit 1 when it does not)."""
+    from .runner import TIMING_DEPENDENT, replay
+
+    result = replay(args.out, args.run, args.cell, registry)
+    print(f"cell {result.original.id} {result.original.label}")
+    print(f"recorded: {result.original.status} ({result.original.reason})")
+    print(f"rerun:    {result.rerun.status} ({result.rerun.reason})")
+    if result.reproduces:
+        print("reproduces: same status and trace (timings aside)")
+        return 0
+    for line in result.differences:
+        print(f"  {line}")
+    if {result.original.status, result.rerun.status} & set(TIMING_DEPENDENT):
+        print("note: this status depends on timing, so a rerun may legitimately differ")
+    print("does NOT reproduce")
+    return 1
+
+
+def cmd_export(args, registry: Registry) -> int:
+    """Write a run's runs, cells and traces tables as CSV or Parquet files."""
+    from .results import export
+
+    for path in export(args.out, args.run, args.format, args.dest):
+        print(path)
+    return 0
+
+
 # ---- the parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optbench", description=__doc__.splitlines()[0])
@@ -232,6 +279,31 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--format", choices=("dot", "svg"), default="dot")
             p.add_argument("--out", help="write to FILE instead of stdout")
         p.set_defaults(handler=handler)
+
+    p = sub.add_parser("run", help="run a suite file's grid of cells into a results store")
+    p.add_argument("suite", help="a suite TOML file (see docs/suites.md)")
+    p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a LocalCluster)")
+    p.add_argument("--resume", metavar="RUN", help="complete run RUN: skip its finished cells")
+    p.add_argument("--only", metavar="PATTERN", help="cells whose label matches this glob, or whose id starts so")
+    p.add_argument("--dry-run", action="store_true", help="list the cells and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (for logs)")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("replay", help="rerun one recorded cell and say whether it reproduces")
+    p.add_argument("run")
+    p.add_argument("cell", help="the cell id (or a unique prefix)")
+    p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
+    p.set_defaults(handler=cmd_replay)
+
+    p = sub.add_parser("export", help="write a run's tables as CSV or Parquet")
+    p.add_argument("run")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
+    p.add_argument("--dest", metavar="DIR", help="where to write the files (default: the results directory)")
+    p.set_defaults(handler=cmd_export)
     return parser
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +15,11 @@ import numpy as np
 
 from .backend import Backend
 from .errors import ParameterError
-from .objective import Objective
+from .objective import Objective, namespace
 from .optimizer import Optimizer
 from .oracle import Oracle
 
+METRICS = ("f", "f_gap", "grad_norm", "dist")
 STATUSES = ("converged", "max_iter", "time_budget", "diverged", "crashed", "timeout", "skipped")
 TRACE_COLUMNS = ("iter", "f", "f_gap", "grad_norm", "dist", "nfev", "ngev", "nhvp", "nhev",
                  "time", "cpu_time")
@@ -71,12 +72,13 @@ class Result:
 def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
           x0: Any = None, seed: int = 0, dtype: str = "float64", device: str | None = None,
           stop: StopRules = StopRules(), on_row: Callable[[dict], None] | None = None,
-          warmup: bool = True) -> Result:
+          warmup: bool = True, metrics: Collection[str] = METRICS) -> Result:
     """Minimise ``objective`` from ``x0`` (default: its seeded start) and record the trace.
 
     ``on_row`` receives each trace row as it is produced (the runner streams them).
     ``warmup`` evaluates the gradient once before the clock starts, so one-off costs (lazy
-    initialisation, CUDA context, caches) are not charged to the optimizer.
+    initialisation, CUDA context, caches) are not charged to the optimizer. ``metrics`` may
+    leave out ``"dist"``, the one metric that costs an extra pass over x.
     Raises :class:`~optbench.errors.CapabilityError` when the backend lacks what the
     optimizer needs, before any work.
     """
@@ -88,12 +90,14 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     x = backend.asarray(start, dtype=dtype, device=device)
     oracle = Oracle(objective, backend)
     f_star = objective.minimum
-    x_star = objective.minimizer
-    x_star = None if x_star is None else np.asarray(x_star, dtype=np.float64)
-
+    x_star = objective.minimizer if "dist" in metrics else None
+    x_star = None if x_star is None else backend.asarray(np.asarray(x_star, dtype=np.float64),
+                                                         dtype=dtype, device=device)
+    norm = _norm(backend, x)
     if warmup:
         backend.value_and_grad(objective, x)
         backend.synchronize(device)
+
     trace: list[dict] = []
     elapsed = cpu = 0.0
     f0 = None
@@ -101,13 +105,10 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     def record(it: int, x) -> tuple[str | None, str]:
         nonlocal f0
         value, grad = oracle.peek(x)
-        f = float(value)
-        g = backend.to_numpy(grad)
-        gnorm = float(np.sqrt(np.sum(g * g)))
-        row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star,
-               "grad_norm": gnorm,
-               "dist": None if x_star is None else float(np.linalg.norm(backend.to_numpy(x) - x_star)),
-               **oracle.counts(), "time": elapsed + oracle.credit, "cpu_time": cpu}
+        f, gnorm = float(value), norm(grad)  # norms on the device: no copy of x or grad to the host
+        row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star, "grad_norm": gnorm,
+               "dist": None if x_star is None else norm(x - x_star),
+               **oracle.counts(), "time": elapsed + oracle.credit, "cpu_time": cpu + oracle.cpu_credit}
         trace.append(row)
         if on_row is not None:
             on_row(row)
@@ -143,9 +144,18 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
                   trace[-1]["f"], it, trace)
 
 
+def _norm(backend: Backend, like) -> Callable[[Any], float]:
+    """Euclidean norm as a float, computed in the namespace of the backend's arrays."""
+    try:
+        linalg = namespace(like).linalg
+        return lambda a: float(linalg.vector_norm(a))
+    except (TypeError, AttributeError):  # a backend whose arrays are not Array API arrays
+        return lambda a: float(np.linalg.norm(backend.to_numpy(a)))
+
+
 def stop_rules(**given) -> StopRules:
     """Build :class:`StopRules` from keyword arguments, ignoring ``None`` values."""
     return StopRules(**{k: v for k, v in given.items() if v is not None})
 
 
-__all__ = ["STATUSES", "TRACE_COLUMNS", "Result", "StopRules", "solve", "stop_rules"]
+__all__ = ["METRICS", "STATUSES", "TRACE_COLUMNS", "Result", "StopRules", "solve", "stop_rules"]

@@ -20,10 +20,10 @@ class Oracle:
     def __init__(self, objective: Callable, backend: Backend):
         self.objective, self.backend = objective, backend
         self.nfev = self.ngev = self.nhvp = self.nhev = 0
-        self.credit = 0.0  # seconds of cached evaluations charged to the optimizer
+        self.credit = self.cpu_credit = 0.0  # wall and CPU seconds of cached evaluations used
         self._cached_x = None
         self._cached: tuple[Any, Any] | None = None
-        self._cached_cost = 0.0
+        self._cached_cost = self._cached_cpu = 0.0
 
     def counts(self) -> dict[str, int]:
         return {"nfev": self.nfev, "ngev": self.ngev, "nhvp": self.nhvp, "nhev": self.nhev}
@@ -33,7 +33,7 @@ class Oracle:
         """``f(x)`` as a 0-d array."""
         self.nfev += 1
         if x is self._cached_x:
-            self.credit += self._cached_cost
+            self._charge()
             return self._cached[0]
         return self.objective(x)
 
@@ -46,9 +46,14 @@ class Oracle:
         self.nfev += count_value
         self.ngev += 1
         if x is self._cached_x:
-            self.credit += self._cached_cost
+            self._charge()
             return self._cached
         return self.backend.value_and_grad(self.objective, x)
+
+    def _charge(self) -> None:
+        """The optimizer used the cached evaluation: its cost counts as the optimizer's."""
+        self.credit += self._cached_cost
+        self.cpu_credit += self._cached_cpu
 
     def hvp(self, x, v):
         """``∇²f(x) v``."""
@@ -63,9 +68,10 @@ class Oracle:
     # ---- what the recording loop calls -----------------------------------------------------
     def peek(self, x) -> tuple[Any, Any]:
         """Uncounted ``(f(x), ∇f(x))`` for the trace; cached for the optimizer's next request."""
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         value, grad = self.backend.value_and_grad(self.objective, x)
         self.backend.synchronize()
         self._cached_cost = time.perf_counter() - start
+        self._cached_cpu = time.process_time() - start_cpu
         self._cached_x, self._cached = x, (value, grad)
         return value, grad

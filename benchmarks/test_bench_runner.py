@@ -1,0 +1,122 @@
+"""The runner's costs: per-iteration overhead against a bare loop, and scaling over workers."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from multiprocessing import Pipe
+
+import optbench
+from optbench.oracle import Oracle
+from optbench.executors import LocalExecutor
+from optbench.runner import Progress, drive, run_suite
+from optbench.store import Store
+from optbench.suite import parse_suite
+from optbench.tasks import optimize
+from optbench.workers import RowStream
+
+N, ITERATIONS = 10_000, 200
+OVERHEAD_SUITE = f"""
+name = "overhead"
+objectives = [{{ name = "sin_exp", params = {{ n = {N} }} }}]
+optimizers = [{{ name = "gd", params = {{ step = 0.001 }} }}]
+[stop]
+max_iter = {ITERATIONS}
+"""
+TINY_SUITE = """
+name = "tiny"
+objectives = [{ name = "quadratic", params = { n = 2, cond = [1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0] } }]
+optimizers = [{ name = "gd", params = { step = [0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1] } }]
+seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+[stop]
+max_iter = 20
+"""
+
+
+def drained_stream() -> RowStream:
+    """A worker's row stream whose other end is read by a thread, as the supervisor would."""
+    reader, writer = Pipe(duplex=False)
+
+    def drain():
+        while True:
+            reader.recv()
+
+    threading.Thread(target=drain, daemon=True).start()
+    return RowStream(writer)
+
+
+def test_runner_loop(benchmark):
+    """The worker's cell: solve with the trace recorded and streamed."""
+    config = parse_suite(OVERHEAD_SUITE).cells[0].config
+    stream = drained_stream()
+    benchmark.group = "runner: per-iteration overhead, n = 10^4"
+    benchmark.extra_info.update(role="subject", target=1.05)
+    outcome = benchmark.pedantic(optimize, args=(config, stream.emit), rounds=5, warmup_rounds=1)
+    assert outcome.metrics["iterations"] == ITERATIONS
+
+
+def test_bare_loop(benchmark):
+    """The same optimizer steps with nothing recorded."""
+    objective = optbench.objective("sin_exp", n=N)
+    backend = optbench.backend("torch")
+
+    def bare():
+        oracle = Oracle(objective, backend)
+        optimizer = optbench.optimizer("gd", step=0.001)
+        x = backend.asarray(objective.x0(0))
+        optimizer.start(oracle, x, 0)
+        for _ in range(ITERATIONS):
+            x = optimizer.step(oracle)
+        return oracle.ngev
+
+    benchmark.group = "runner: per-iteration overhead, n = 10^4"
+    benchmark.extra_info["role"] = "baseline"
+    assert benchmark.pedantic(bare, rounds=5, warmup_rounds=1) == ITERATIONS
+
+
+def run_tiny(tmp_path_factory, jobs: int):
+    """The whole ``optbench run``: worker start-up (torch imports) included."""
+    summary = run_suite(parse_suite(TINY_SUITE), tmp_path_factory.mktemp("store"), jobs=jobs, quiet=True)
+    assert sum(summary.counts.values()) == 1000
+
+
+def started_executor(tmp_path_factory, jobs: int):
+    """A store with a run, and an executor whose workers have started and run one cell each."""
+    suite = parse_suite(TINY_SUITE)
+    store = Store(tmp_path_factory.mktemp("store"))
+    store.create_run("bench", suite, len(suite.cells), {}, {})
+    executor = LocalExecutor(jobs)
+    warm = parse_suite(TINY_SUITE.replace("seeds = [0,", "seeds = [99, 98,")).cells[-jobs:]
+    assert len(list(executor.run(warm))) == jobs
+    return (store, suite.cells, executor, jobs), {}
+
+
+def drive_tiny(store, cells, executor, jobs):
+    """Cells through started workers into the store: the steady-state throughput."""
+    counts = Counter()
+    assert drive(store, "bench", cells, executor, Progress(len(cells), 0, quiet=True), counts) == "complete"
+    assert sum(counts.values()) == 1000
+    store.close()
+
+
+def test_thousand_cells_two_workers(benchmark, tmp_path_factory):
+    benchmark.group = "runner: 1000 tiny cells, started workers"
+    benchmark.extra_info.update(role="subject", target=1 / 1.6)
+    benchmark.pedantic(drive_tiny, setup=lambda: started_executor(tmp_path_factory, 2), rounds=3)
+
+
+def test_thousand_cells_one_worker(benchmark, tmp_path_factory):
+    benchmark.group = "runner: 1000 tiny cells, started workers"
+    benchmark.extra_info["role"] = "baseline"
+    benchmark.pedantic(drive_tiny, setup=lambda: started_executor(tmp_path_factory, 1), rounds=3)
+
+
+def test_thousand_cell_run_two_workers(benchmark, tmp_path_factory):
+    benchmark.group = "runner: 1000 tiny cells, whole run"
+    benchmark.extra_info["role"] = "subject"
+    benchmark.pedantic(run_tiny, args=(tmp_path_factory, 2), rounds=1)
+
+
+def test_thousand_cell_run_one_worker(benchmark, tmp_path_factory):
+    benchmark.group = "runner: 1000 tiny cells, whole run"
+    benchmark.extra_info["role"] = "baseline"
+    benchmark.pedantic(run_tiny, args=(tmp_path_factory, 1), rounds=1)

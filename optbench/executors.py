@@ -1,0 +1,102 @@
+"""Where cells run: a local pool of worker processes, or a Dask distributed cluster.
+
+Both yield one :class:`~optbench.workers.CellRecord` per cell, in completion order, and both
+run every cell through a :class:`~optbench.workers.Slot`, so a cell crashes, times out and
+streams its trace the same way everywhere. On Dask each Dask worker process keeps its own
+slot (and so its own reusable optbench worker process) across the tasks it runs.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import wait
+
+from .errors import OptbenchError
+from .workers import CellRecord, Slot
+
+EXECUTORS = ("local", "dask")
+
+
+class LocalExecutor:
+    """``jobs`` worker processes on this machine, each reused across cells."""
+
+    def __init__(self, jobs: int = 1):
+        if jobs < 1:
+            raise OptbenchError(f"--jobs must be >= 1, got {jobs}")
+        self.slots = [Slot() for _ in range(jobs)]
+
+    def run(self, cells: Iterable) -> Iterator[CellRecord]:
+        pending = deque(cells)
+        slots = self.slots
+        while pending or any(slot.busy for slot in slots):
+            for slot in slots:
+                if not slot.busy and pending:
+                    slot.assign(pending.popleft())
+            busy = [slot for slot in slots if slot.busy]
+            ready = wait([slot.connection for slot in busy], timeout=max(0.0, min(s.time_left() for s in busy)))
+            for slot in busy:
+                record = slot.check(slot.connection in ready)
+                if record is not None:
+                    yield record
+
+    def close(self) -> None:
+        for slot in self.slots:
+            slot.close()
+
+
+# ---- Dask ---------------------------------------------------------------------------------------
+_local = threading.local()
+
+
+def run_in_slot(cell) -> CellRecord:
+    """A Dask task: run ``cell`` on this Dask worker's own slot, supervised as locally."""
+    slot = getattr(_local, "slot", None)
+    if slot is None:
+        slot = _local.slot = Slot()
+    slot.assign(cell)
+    while True:
+        ready = wait([slot.connection], timeout=max(0.0, slot.time_left()))
+        record = slot.check(bool(ready))
+        if record is not None:
+            return record
+
+
+class DaskExecutor:
+    """Cells as Dask tasks: on the cluster at ``address``, or on a new ``LocalCluster``."""
+
+    def __init__(self, jobs: int = 1, address: str | None = None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise OptbenchError("the dask executor needs dask.distributed: pip install 'optbench[dask]'") from None
+        self.cluster = None
+        if address is None:
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", dashboard_address=None)
+        self.client = Client(self.cluster if address is None else address)
+
+    def run(self, cells: Iterable) -> Iterator[CellRecord]:
+        from distributed import as_completed
+
+        futures = [self.client.submit(run_in_slot, cell, key=f"optbench-cell-{cell.id}", pure=False)
+                   for cell in cells]
+        for future in as_completed(futures):
+            yield future.result()
+            future.release()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = None):
+    """The executor named ``kind`` (``--executor``), with ``jobs`` workers."""
+    if kind == "local":
+        if scheduler is not None:
+            raise OptbenchError("--scheduler needs --executor dask")
+        return LocalExecutor(jobs)
+    if kind == "dask":
+        return DaskExecutor(jobs, scheduler)
+    raise OptbenchError(f"unknown executor {kind!r}; available: {', '.join(EXECUTORS)}")

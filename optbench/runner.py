@@ -1,0 +1,191 @@
+"""The driver: run a suite's cells on an executor, commit each result, resume, replay.
+
+The driver is the store's single writer. Cells that are already in the store for the run
+being resumed are skipped, so a run killed at any point (Ctrl-C, SIGKILL) completes with
+``--resume`` and no cell twice. Ctrl-C stops the workers and keeps every finished cell.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import environment
+from .errors import OptbenchError
+from .executors import LocalExecutor, make_executor
+from .registry import load_registry
+from .store import Store
+from .suite import Suite, SuiteError, parse_suite
+from .workers import CellRecord
+
+FAILED = ("crashed", "timeout")
+TIMING_DEPENDENT = ("timeout", "time_budget")
+TIMING_COLUMNS = ("time", "cpu_time")
+
+
+@dataclass
+class RunSummary:
+    """What a call of :func:`run_suite` did."""
+
+    run_id: str
+    path: Path
+    status: str
+    total: int
+    counts: Counter = field(default_factory=Counter)  # statuses of the cells finished by this call
+    skipped_done: int = 0  # cells already in the store (resume)
+
+    def line(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items())) or "nothing to run"
+        resumed = f" ({self.skipped_done} already done)" if self.skipped_done else ""
+        return f"run {self.run_id} {self.status}: {counts}{resumed}; results in {self.path}"
+
+
+class Progress:
+    """A plain-text progress bar on stderr: cells done, failed, ETA."""
+
+    def __init__(self, total: int, done: int, quiet: bool = False, stream=None):
+        self.total, self.done, self.quiet = total, done, quiet
+        self.stream = stream or sys.stderr
+        self.failed = 0
+        self.start, self.finished_here, self.last_line = time.monotonic(), 0, 0.0
+        self.tty = self.stream.isatty()
+
+    def update(self, record: CellRecord) -> None:
+        self.done += 1
+        self.finished_here += 1
+        self.failed += record.status in FAILED
+        now = time.monotonic()
+        if not self.quiet and (self.tty or now - self.last_line >= 10 or self.done == self.total):
+            self.last_line = now
+            self.stream.write(("\r" if self.tty else "") + self.text() + ("" if self.tty else "\n"))
+            self.stream.flush()
+
+    def text(self) -> str:
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        rate = self.finished_here / max(time.monotonic() - self.start, 1e-9)
+        eta = (self.total - self.done) / rate if rate > 0 else math.inf
+        eta_text = "?" if math.isinf(eta) else time.strftime("%H:%M:%S", time.gmtime(eta))
+        return (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} cells, "
+                f"{self.failed} failed, ETA {eta_text}")
+
+    def close(self) -> None:
+        if self.tty and not self.quiet and self.finished_here:
+            self.stream.write("\n")
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, executor: str = "local",
+              scheduler: str | None = None, resume: str | None = None, only: str | None = None,
+              quiet: bool = False) -> RunSummary:
+    """Run ``suite``'s cells (those matching ``only``) into the store at ``out``."""
+    cells = [cell for cell in suite.cells if only is None or cell.matches(only)]
+    if not cells:
+        raise OptbenchError(f"--only {only!r} matches none of the {len(suite.cells)} cells of {suite.path}")
+    store = Store(out)
+    try:
+        if resume is None:
+            run_id = new_run_id()
+            options = {"jobs": jobs, "executor": executor, "scheduler": scheduler, "only": only}
+            env = environment.capture(load_registry(), suite.path, suite.hash, suite.data["threads"])
+            store.create_run(run_id, suite, len(cells), options, env)
+            done: set[str] = set()
+        else:
+            run_id = resume
+            if store.run(run_id)["suite_hash"] != suite.hash:
+                raise SuiteError(suite.path, "", f"the suite file changed since run {run_id!r} started; "
+                                 "resume it with the same file or start a new run")
+            done = store.done_cells(run_id)
+            store.set_run_status(run_id, "running")
+        todo = [cell for cell in cells if cell.id not in done]
+        summary = RunSummary(run_id, store.path, "running", len(cells), skipped_done=len(cells) - len(todo))
+        summary.status = drive(store, run_id, todo, make_executor(executor, jobs, scheduler) if todo else None,
+                                Progress(len(cells), len(cells) - len(todo), quiet), summary.counts)
+        store.set_run_status(run_id, summary.status)
+        return summary
+    finally:
+        store.close()
+
+
+def drive(store: Store, run_id: str, todo: list, runner, progress: Progress, counts: Counter) -> str:
+    """Run ``todo`` on the executor ``runner`` and commit each cell as it finishes.
+
+    Returns ``"complete"``, or ``"interrupted"`` on Ctrl-C; the executor is closed either way.
+    """
+    if runner is None:
+        return "complete"
+    try:
+        for record in runner.run(todo):
+            store.commit_cell(run_id, record)
+            counts[record.status] += 1
+            progress.update(record)
+        return "complete"
+    except KeyboardInterrupt:
+        return "interrupted"
+    finally:
+        progress.close()
+        runner.close()
+
+
+# ---- replay ---------------------------------------------------------------------------------------
+@dataclass
+class Replay:
+    """A recorded cell, its rerun, and the differences between them."""
+
+    original: CellRecord
+    rerun: CellRecord
+    differences: list[str]
+
+    @property
+    def reproduces(self) -> bool:
+        return not self.differences
+
+
+def replay(out: str | Path, run_id: str, cell_prefix: str, registry=None) -> Replay:
+    """Rerun one recorded cell from its stored configuration (in a fresh worker) and compare."""
+    store = Store(out, create=False)
+    try:
+        original = store.cell(run_id, cell_prefix)
+        suite_text = store.run(run_id)["suite_text"]
+    finally:
+        store.close()
+    # the cell as the suite defines it now (a changed plugin default changes the config)
+    suite = parse_suite(suite_text, f"run {run_id}", registry)
+    cell = next((c for c in suite.cells if c.id == original.id), None)
+    if cell is None:
+        raise OptbenchError(f"cell {original.id} ({original.label}) is no longer produced by run {run_id}'s "
+                            "suite with the installed plugins (a parameter default changed?)")
+    executor = LocalExecutor(1)
+    try:
+        rerun = next(executor.run([cell]))
+    finally:
+        executor.close()
+    return Replay(original, rerun, compare(original, rerun))
+
+
+def compare(a: CellRecord, b: CellRecord, rtol: float = 1e-9) -> list[str]:
+    """What differs between two records of one cell, timings aside."""
+    out = []
+    if a.status != b.status:
+        out.append(f"status: {a.status} recorded, {b.status} now")
+    if len(a.rows) != len(b.rows):
+        out.append(f"trace: {len(a.rows)} rows recorded, {len(b.rows)} now")
+    for ra, rb in zip(a.rows, b.rows):
+        for key in ra.keys() - set(TIMING_COLUMNS):
+            if not _close(ra[key], rb.get(key), rtol):
+                out.append(f"trace at iteration {ra.get('iter')}: {key} = {ra[key]!r} recorded, {rb.get(key)!r} now")
+                return out
+    return out
+
+
+def _close(x, y, rtol: float) -> bool:
+    if isinstance(x, float) and isinstance(y, float):
+        return x == y or (math.isnan(x) and math.isnan(y)) or abs(x - y) <= rtol * max(abs(x), abs(y))
+    return x == y
