@@ -1,2 +1,3 @@
 """What optbench's two native AD engines (``dual`` and ``tape``) share: the list of
-primitives and the Array API face (namespace and Python operators) built over them."""
+primitives, the Array API face (namespace and Python operators) built over them, and the
+storage namespaces they compute in."""

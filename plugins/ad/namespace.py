@@ -42,13 +42,16 @@ def build_namespace(engine: str, ops: Mapping[str, Callable], strip: Callable[[A
             return obj if dtype is None else ns.astype(obj, dtype)
         return storage_xp.asarray(obj, dtype=dtype, device=device, copy=copy)
 
-    def like(fn):
-        return lambda x, /, *args, **kwargs: fn(strip(x), *args, **kwargs)
+    def like(fn):  # keywords spelled out: the engines call these on every gradient
+        return lambda x, /, *, dtype=None, device=None: fn(strip(x), dtype=dtype, device=device)
+
+    def full_like(x, /, fill_value, *, dtype=None, device=None):
+        return storage_xp.full_like(strip(x), fill_value, dtype=dtype, device=device)
 
     ns.asarray = asarray
     ns.zeros_like = like(storage_xp.zeros_like)
     ns.ones_like = like(storage_xp.ones_like)
-    ns.full_like = like(storage_xp.full_like)
+    ns.full_like = full_like
     ns.empty_like = like(storage_xp.empty_like)
 
     def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):

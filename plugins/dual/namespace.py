@@ -14,7 +14,8 @@ from collections.abc import Callable
 import array_api_compat
 
 from optbench_plugins.ad.namespace import build_namespace, unsupported
-from optbench_plugins.ad.primitives import BINARY, LINEAR_ALGEBRA, PRIMITIVES
+from optbench_plugins.ad.primitives import BINARY, LINEAR_ALGEBRA, PRIMITIVES, UNARY
+from optbench_plugins.ad.storage import engine_storage
 
 from .array import Dual, check_active, strip
 from .rules import JVP, align, zeros_tangent
@@ -42,6 +43,23 @@ def _unary(fn: Callable, rule: Callable, env: dict) -> Callable:
     return op
 
 
+def _elementwise(fn: Callable, rule: Callable, env: dict) -> Callable:
+    """A primitive applied entry by entry, without parameters (``sin``, ``exp``...)."""
+    sxp = env["storage"]
+
+    def op(x, /):
+        if type(x) is not Dual:
+            return fn(x)
+        p, g = x.primal, x.tangent
+        if type(p) is Dual or type(g) is Dual:
+            ans = op(p)
+            return Dual(ans, rule(env["ns"], g, ans, p), x.tag, x._ops)
+        ans = fn(p)
+        return Dual(ans, rule(sxp, g, ans, p), x.tag, x._ops)
+
+    return op
+
+
 def _binary(fn: Callable, rules: tuple, env: dict, elementwise: bool) -> Callable:
     """A primitive of two differentiable arguments (plus static parameters)."""
     sxp = env["storage"]
@@ -65,16 +83,20 @@ def _binary(fn: Callable, rules: tuple, env: dict, elementwise: bool) -> Callabl
             xp, ans = env["ns"], op(px, py, *params, **kw)
         else:
             xp, ans = sxp, fn(px, py, *params, **kw)
-        ndim, t = ans.ndim, None
-        if dx:
-            if elementwise and gx.ndim <= ndim:
+        if elementwise:
+            ndim = ans.ndim
+            if dx and gx.ndim <= ndim:
                 gx = align(xp, gx, ndim)
-            t = rule_x(xp, gx, ans, px, py, *params, **kw)
-        if dy:
-            if elementwise and gy.ndim <= ndim:
+            if dy and gy.ndim <= ndim:
                 gy = align(xp, gy, ndim)
-            u = rule_y(xp, gy, ans, px, py, *params, **kw)
-            t = u if t is None else t + u
+        if dx and dy:
+            # one expression, so that NumPy may add into a contribution's own buffer
+            # (temporary elision: it does so only when nothing else refers to it)
+            t = rule_x(xp, gx, ans, px, py, *params, **kw) + rule_y(xp, gy, ans, px, py, *params, **kw)
+        elif dx:
+            t = rule_x(xp, gx, ans, px, py, *params, **kw)
+        else:
+            t = rule_y(xp, gy, ans, px, py, *params, **kw)
         shape = (t.shape[0], *ans.shape)
         if t.shape != shape:
             t = xp.broadcast_to(t, shape)
@@ -143,12 +165,15 @@ def _storage_function(sxp, name: str) -> Callable:
 
 def build(sxp):
     """The dual primitives computed in the storage namespace ``sxp``, as an Array API module."""
-    env = {"storage": sxp}
+    fast = engine_storage(sxp)
+    env = {"storage": fast}
     ops = {}
     for name in PRIMITIVES:
-        fn, rule = _storage_function(sxp, name), JVP[name]
+        fn, rule = _storage_function(fast, name), JVP[name]
         if name in _SEQUENCES:
             ops[name] = _sequence(fn, rule, env)
+        elif name in UNARY:
+            ops[name] = _elementwise(fn, rule, env)
         elif name in _TWO_ARGUMENTS:
             ops[name] = _binary(fn, rule, env, elementwise=name in _ELEMENTWISE)
         else:

@@ -1,8 +1,8 @@
 """The tape: traced arrays, the Wengert list they are recorded on, and the reverse sweep.
 
 A :class:`Tape` is one differentiation. :meth:`Tape.watch` makes an input a
-:class:`TapeArray`; every primitive applied to it appends one entry ``(vjps, ans, args,
-kwargs, parents)`` to the tape and returns a new ``TapeArray``. Entries are appended in
+:class:`TapeArray`; every primitive applied to it appends one entry, its ``(parent index,
+vjp)`` pairs, to the tape and returns a new ``TapeArray``. Entries are appended in
 evaluation order, which is a topological order, so :meth:`Tape.gradient` walks the list
 backwards once, in a plain loop (no recursion, no sort), accumulating adjoints.
 
@@ -84,9 +84,10 @@ def strip(x: Any) -> Any:
 class Tape:
     """One differentiation's Wengert list; ``ops`` is the namespace its arrays answer to.
 
-    Each entry is ``(parents, vjps)``: the parents' entry indices and, aligned with them, the
-    VJP closures the rules made when the primitive was recorded. With ``inspect``, the
-    primitive's name, result, arguments and parents are kept too (``details``), for the trace and the graph.
+    Each entry is a tuple of ``(parent index, vjp)`` pairs, one per differentiated argument,
+    the VJP closures being those the rules made when the primitive was recorded. With
+    ``inspect``, the primitive's name, result, arguments and parents are kept too
+    (``details``), for the trace and the graph.
     """
 
     __slots__ = ("level", "nodes", "ops", "details")
@@ -102,25 +103,17 @@ class Tape:
         self.nodes.append(None)
         return TapeArray(value, self, len(self.nodes) - 1)
 
-    def record(self, name: str, ans: Any, parents: tuple, makers: Any, args: tuple, kwargs: dict) -> Any:
-        """Append a primitive's entry, ``parents`` being ``(argnum, index)`` pairs; ``ans``
-        comes back plain when recording is paused or the tape freed."""
+    def append(self, entry: tuple, ans: Any) -> TapeArray:
+        """Append a primitive's ``entry`` (its ``(parent index, vjp)`` pairs); box its result."""
         nodes = self.nodes
-        if _paused or nodes is None:
-            return ans
-        ops = self.ops
-        if len(parents) == 1:  # unrolled: the common cases cost microseconds per call
-            ((a, i),) = parents
-            nodes.append(((i,), (makers[a](ops, ans, *args, **kwargs),)))
-        elif len(parents) == 2:
-            (a, i), (b, j) = parents
-            nodes.append(((i, j), (makers[a](ops, ans, *args, **kwargs), makers[b](ops, ans, *args, **kwargs))))
-        else:
-            nodes.append((tuple(i for _, i in parents),
-                          tuple(makers[a](ops, ans, *args, **kwargs) for a, _ in parents)))
-        if self.details is not None:
-            self.details[len(nodes) - 1] = (name, ans, args, parents)
+        nodes.append(entry)
         return TapeArray(ans, self, len(nodes) - 1)
+
+    def describe(self, out: TapeArray, name: str, args: tuple, argnums: tuple) -> None:
+        """Keep what the trace and the graph show of ``out``'s primitive, whose parents are its
+        arguments at positions ``argnums`` (inspecting tapes only)."""
+        parents = tuple(zip(argnums, (i for i, _ in self.nodes[out.index])))
+        self.details[out.index] = (name, out.value, args, parents)
 
     def gradient(self, output: Any, inputs: Sequence[TapeArray], seed: Any = None,
                  keep: bool = False) -> list:
@@ -154,10 +147,11 @@ class Tape:
                 continue
             if not keep:
                 nodes[i] = adjoints[i] = None
-            for p, vjp in zip(*entry):
-                contribution = vjp(g)
+            for p, vjp in entry:
                 old = adjoints[p]
-                adjoints[p] = contribution if old is None else old + contribution
+                # one expression, so that NumPy may add into the contribution's own buffer
+                # (temporary elision: it does so only when nothing else refers to it)
+                adjoints[p] = vjp(g) if old is None else old + vjp(g)
         if not keep:
             self.nodes = None
         return adjoints
@@ -165,39 +159,103 @@ class Tape:
 
 # ---- recording primitives ---------------------------------------------------------------------
 # ``fn`` computes the value on untraced arguments; ``makers[i](ops, ans, *args, **kwargs)``
-# makes the vector-Jacobian product for argument i (see :mod:`.rules`). Unary and binary
-# primitives get their own dispatchers because they are nearly every call; the rest go
-# through ``traced``.
+# makes the vector-Jacobian product for argument i (see :mod:`.rules`). Elementwise, binary
+# and reduction primitives are nearly every call, so each signature has its own flat
+# dispatcher without ``*args``/``**kwargs`` packing (a small gradient is mostly this Python:
+# about 1 us per primitive); the rest go through ``unary`` or the general ``traced``.
 
-def unary(name: str, fn: Callable, makers: Any) -> Callable:
-    """A primitive differentiable in its first argument (any others are constants)."""
-    def op(x, /, *args, **kwargs):
+def elementwise(name: str, fn: Callable, makers: Any) -> Callable:
+    """A primitive of one array and no parameters (``sin``, ``exp``...)."""
+    (make,) = makers
+
+    def op(x, /):
         if type(x) is not TapeArray:
-            return fn(x, *args, **kwargs)
-        v = x.value
-        ans = op(v, *args, **kwargs) if type(v) is TapeArray else fn(v, *args, **kwargs)
-        return x.tape.record(name, ans, ((0, x.index),), makers, (v, *args), kwargs)
+            return fn(x)
+        v, tape = x.value, x.tape
+        ans = op(v) if type(v) is TapeArray else fn(v)
+        if _paused or tape.nodes is None:
+            return ans
+        out = tape.append(((x.index, make(tape.ops, ans, v)),), ans)
+        if tape.details is not None:
+            tape.describe(out, name, (v,), (0,))
+        return out
     return op
 
 
-def binary(name: str, fn: Callable, makers: Any) -> Callable:
-    """A primitive differentiable in its first two arguments."""
-    def op(x, y, /, *args, **kwargs):
+def reduction(name: str, fn: Callable, makers: Any) -> Callable:
+    """A reduction ``(x, /, *, axis=None, keepdims=False)``: ``sum``, ``mean``, ``max``..."""
+    (make,) = makers
+
+    def op(x, /, *, axis=None, keepdims=False):
+        if type(x) is not TapeArray:
+            return fn(x, axis=axis, keepdims=keepdims)
+        v, tape = x.value, x.tape
+        if type(v) is TapeArray:
+            ans = op(v, axis=axis, keepdims=keepdims)
+        else:
+            ans = fn(v, axis=axis, keepdims=keepdims)
+        if _paused or tape.nodes is None:
+            return ans
+        out = tape.append(((x.index, make(tape.ops, ans, v, axis, keepdims)),), ans)
+        if tape.details is not None:
+            tape.describe(out, name, (v,), (0,))
+        return out
+    return op
+
+
+def unary(name: str, fn: Callable, makers: Any) -> Callable:
+    """A primitive differentiable in its first argument (any others are constants)."""
+    (make,) = makers
+
+    def op(x, /, *args, **kwargs):
+        if type(x) is not TapeArray:
+            return fn(x, *args, **kwargs)
+        v, tape = x.value, x.tape
+        ans = op(v, *args, **kwargs) if type(v) is TapeArray else fn(v, *args, **kwargs)
+        if _paused or tape.nodes is None:
+            return ans
+        out = tape.append(((x.index, make(tape.ops, ans, v, *args, **kwargs)),), ans)
+        if tape.details is not None:
+            tape.describe(out, name, (v, *args), (0,))
+        return out
+    return op
+
+
+def binary(name: str, fn: Callable, makers: Any, fit: Callable | None = None) -> Callable:
+    """A primitive differentiable in its two arguments (``multiply``, ``matmul``...); for a
+    broadcasting one, ``fit(xp, vjp, shape)`` sums a VJP down to the shape of an argument
+    that was broadcast."""
+    make_x, make_y = makers
+
+    def op(x, y, /):
         tx = x.tape if type(x) is TapeArray else None
         ty = y.tape if type(y) is TapeArray else None
         if tx is ty:
             if tx is None:
-                return fn(x, y, *args, **kwargs)
-            tape, x, y, parents = tx, x.value, y.value, ((0, x.index), (1, y.index))
+                return fn(x, y)
+            tape, i, j, x, y = tx, x.index, y.index, x.value, y.value
         elif ty is None or (tx is not None and tx.level > ty.level):
-            tape, x, parents = tx, x.value, ((0, x.index),)
+            tape, i, j, x = tx, x.index, None, x.value
         else:
-            tape, y, parents = ty, y.value, ((1, y.index),)
-        if type(x) is TapeArray or type(y) is TapeArray:
-            ans = op(x, y, *args, **kwargs)
-        else:
-            ans = fn(x, y, *args, **kwargs)
-        return tape.record(name, ans, parents, makers, (x, y, *args), kwargs)
+            tape, i, j, y = ty, None, y.index, y.value
+        ans = op(x, y) if type(x) is TapeArray or type(y) is TapeArray else fn(x, y)
+        if _paused or tape.nodes is None:
+            return ans
+        ops, entry, shape = tape.ops, (), ans.shape if fit is not None else None
+        if i is not None:
+            vjp = make_x(ops, ans, x, y)
+            if shape is not None and x.shape != shape:
+                vjp = fit(ops, vjp, x.shape)
+            entry = ((i, vjp),)
+        if j is not None:
+            vjp = make_y(ops, ans, x, y)
+            if shape is not None and y.shape != shape:
+                vjp = fit(ops, vjp, y.shape)
+            entry += ((j, vjp),)
+        out = tape.append(entry, ans)
+        if tape.details is not None:
+            tape.describe(out, name, (x, y), tuple(a for a, k in ((0, i), (1, j)) if k is not None))
+        return out
     return op
 
 
@@ -219,4 +277,9 @@ def traced(name: str, fn: Callable, makers: Any, args: tuple, kwargs: dict, diff
         nested = nested or type(a) is TapeArray
     values = tuple(values)
     ans = traced(name, fn, makers, values, kwargs, diff) if nested else fn(*values, **kwargs)
-    return tape.record(name, ans, tuple(parents), makers, values, kwargs)
+    if _paused or tape.nodes is None:
+        return ans
+    out = tape.append(tuple((i, makers[a](tape.ops, ans, *values, **kwargs)) for a, i in parents), ans)
+    if tape.details is not None:
+        tape.describe(out, name, values, tuple(a for a, _ in parents))
+    return out

@@ -147,7 +147,7 @@ def _like(data: Any, root: TapeArray) -> Any:
 
 def _check_scalar(out: Any, method: str) -> None:
     shape = getattr(out, "shape", ())
-    if math.prod(shape) != 1:
+    if shape and math.prod(shape) != 1:
         raise ValueError(f"tape backend: {method} needs a scalar-valued function, got shape {tuple(shape)}")
 
 

@@ -10,12 +10,14 @@ from functools import cache
 import array_api_compat
 
 from optbench_plugins.ad.namespace import build_namespace
-from optbench_plugins.ad.primitives import BINARY, PRIMITIVES
+from optbench_plugins.ad.primitives import BINARY, PRIMITIVES, REDUCTIONS, UNARY
+from optbench_plugins.ad.storage import engine_storage
 
-from .array import TapeArray, binary, strip, traced, unary
-from .rules import UNTAKE_VJPS, VJPS
+from .array import TapeArray, binary, elementwise, reduction, strip, traced, unary
+from .rules import UNTAKE_VJPS, VJPS, summed_to
 
-TWO_ARGUMENTS = frozenset(BINARY + ("matmul", "vecdot", "tensordot"))
+# vecdot and tensordot take parameters (axis, axes): recorded through ``traced``
+TWO_ARGUMENTS = frozenset(BINARY + ("matmul",))
 
 
 def storage_namespace(name: str):
@@ -32,13 +34,9 @@ def storage_namespace(name: str):
 @cache
 def tape_namespace(storage: str) -> types.ModuleType:
     """The namespace of tape arrays stored in ``storage`` arrays (built once per storage)."""
-    sxp = storage_namespace(storage)
-    shortcuts = numpy_shortcuts() if storage == "numpy" else {}
-    ops = {name: primitive(name, shortcuts.get(name) or storage_function(sxp, name))
-           for name in PRIMITIVES}
+    sxp = engine_storage(storage_namespace(storage))
+    ops = {name: primitive(name, storage_function(sxp, name)) for name in PRIMITIVES}
     ns = build_namespace("tape", ops, strip, sxp, lambda a: type(a) is TapeArray)
-    if "ones_like" in shortcuts:
-        ns.ones_like = shortcuts["ones_like"]
     ns.untake = unary("untake", untake_in(sxp, storage), UNTAKE_VJPS)
     return ns
 
@@ -48,37 +46,19 @@ def storage_function(sxp, name: str):
     return operator.getitem if name == "getitem" else getattr(sxp, name)
 
 
-def numpy_shortcuts() -> dict:
-    """NumPy functions with the results of array_api_compat.numpy's, minus the Python-level
-    argument handling that costs microseconds per call at small sizes (np.sum 2 us against
-    np.add.reduce 0.8 us; np.broadcast_to 2.4 us against a filled copy 0.5 us, for small shapes)."""
-    import numpy as np
-
-    def sum(x, /, *, axis=None, keepdims=False, dtype=None):
-        return np.add.reduce(x, axis=axis, keepdims=keepdims, dtype=dtype)
-
-    def broadcast_to(x, /, shape):
-        if math.prod(shape) > 4096:  # past a few pages a read-only view beats writing a copy
-            return np.broadcast_to(x, shape)
-        out = np.empty(shape, dtype=np.result_type(x))
-        out[...] = x
-        return out
-
-    def reshape(x, /, shape, *, copy=None):
-        return x.reshape(shape) if type(x) is np.ndarray and copy is None else np.reshape(x, shape, copy=copy)
-
-    def ones_like(x, /, *, dtype=None, device=None):
-        x = strip(x)
-        return np.ones(x.shape, dtype=dtype or x.dtype) if hasattr(x, "dtype") else np.ones_like(x, dtype=dtype)
-
-    return {"sum": sum, "broadcast_to": broadcast_to, "reshape": reshape, "ones_like": ones_like}
-
-
 def primitive(name: str, fn):
     """The recording function of primitive ``name``, whose value ``fn`` computes."""
     vjps = VJPS[name]
+    if name in UNARY:
+        return elementwise(name, fn, vjps)
+    if name in REDUCTIONS:
+        return reduction(name, fn, vjps)
     if name in TWO_ARGUMENTS:
-        return binary(name, fn, vjps)
+        return binary(name, fn, vjps, summed_to if name in BINARY else None)
+    if name in ("vecdot", "tensordot"):
+        def contraction(x, y, /, **kwargs):
+            return traced(name, fn, vjps, (x, y), kwargs, (0, 1))
+        return contraction
     if name in ("stack", "concat"):
         def over_sequence(arrays, /, *, axis=0):
             arrays = tuple(arrays)
