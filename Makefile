@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --constraint constraints.txt
 STAMP  := $(VENV)/.installed
 
-.PHONY: quickstart test bench install clean
+.PHONY: quickstart test bench asv wheelhouse install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,27 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 quickstart: $(STAMP)
-	$(BIN)/python examples/course_notes.py results
+	$(BIN)/optbench run suites/quickstart.toml --out results --jobs 2
+	@echo "report: $$($(BIN)/optbench report latest --out results)"
 
 test: $(STAMP)
+	sh scripts/system-deps.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only -p no:randomly \
+	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only \
 	    --benchmark-autosave --benchmark-storage=.benchmarks $(PYTEST_ARGS)
+
+# asv, offline: benchmark the installed optbench at HEAD, then publish the HTML report.
+asv: $(STAMP)
+	$(BIN)/asv machine --yes
+	$(BIN)/asv run -E existing:$(CURDIR)/$(BIN)/python --set-commit-hash $$(git rev-parse HEAD) $(ASV_ARGS)
+	$(BIN)/asv publish
+
+# Wheels for `asv continuous --config asv.continuous.conf.json` (builds each commit offline).
+wheelhouse: $(STAMP)
+	$(BIN)/python -m pip download --constraint constraints.txt -d .wheelhouse \
+	    setuptools wheel numpy pandas pluggy torch==2.13.0 array-api-compat matplotlib
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -231,6 +231,30 @@ def cmd_export(args, registry: Registry) -> int:
     return 0
 
 
+# ---- reports: report, compare -------------------------------------------------------------------
+def cmd_report(args, registry: Registry) -> int:
+    """Write a run's report (HTML page, Markdown with PNGs, or CSV tables) and print the paths."""
+    from .report import write_report
+
+    for path in write_report(args.out, args.run, args.format, args.budget, args.dest):
+        print(path)
+    return 0
+
+
+def cmd_compare(args, registry: Registry) -> int:
+    """Compare run B with run A of the same suite; exit 1 when a metric regressed past the threshold."""
+    from .compare import compare, format_comparison, parse_threshold
+    from .report import resolve_run
+    from .results import load
+
+    threshold = parse_threshold(args.threshold)
+    store_a = args.baseline_out or args.out
+    run_a, run_b = resolve_run(store_a, args.run_a), resolve_run(args.out, args.run_b)
+    comparison = compare(load(store_a, run_a), load(args.out, run_b), threshold)
+    print(format_comparison(comparison, run_a, run_b, threshold))
+    return 1 if comparison.regressed else 0
+
+
 # ---- the parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optbench", description=__doc__.splitlines()[0])
@@ -304,6 +328,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
     p.add_argument("--dest", metavar="DIR", help="where to write the files (default: the results directory)")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("report", help="write a run's report: an HTML page, Markdown with PNGs, or CSV tables")
+    p.add_argument("run", help="the run id, or 'latest'")
+    p.add_argument("--format", choices=("html", "md", "csv"), default="html")
+    p.add_argument("--budget", choices=("iterations", "oracle", "time"), default="iterations",
+                   help="x axis of convergence curves and data profiles (default: iterations)")
+    p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
+    p.add_argument("--dest", metavar="PATH", help="the HTML/Markdown file, or the CSV directory "
+                   "(default: RUN-report.html / .md, or the CSV files, in the results directory)")
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("compare", help="compare two runs of a suite; exit 1 when something regressed (for CI)")
+    p.add_argument("run_a", metavar="RUN_A", help="the reference run (or 'latest')")
+    p.add_argument("run_b", metavar="RUN_B", help="the run under test (or 'latest')")
+    p.add_argument("--threshold", default="10%", help="allowed slow-down per metric, e.g. 10%% or 0.1 (default 10%%)")
+    p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
+    p.add_argument("--baseline-out", metavar="DIR", help="results directory of RUN_A, when not --out")
+    p.set_defaults(handler=cmd_compare)
     return parser
 
 

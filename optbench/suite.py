@@ -27,6 +27,7 @@ from .registry import Registry, load_registry
 SCHEMA_PATH = Path(__file__).with_name("suite.schema.json")
 SCHEMA: dict = json.loads(SCHEMA_PATH.read_text())
 NOT_IN_ID = ("timeout",)  # execution limits, not part of what a cell computes
+JACOBIAN_PROBE = "jacobian_probe"  # the objective name of Jacobian cells (optbench.throughput.JacobianProbe)
 
 
 class SuiteError(OptbenchError):
@@ -119,11 +120,21 @@ def _check_object(value: dict, schema: dict, path: str) -> list[tuple[str, str]]
     return errors
 
 
+TABLES = ("stop", "timing", "jacobian")  # tables whose keys have defaults of their own
+# keys that only one task reads: giving one to the other task is an error, not silently ignored
+TASK_KEYS = {"optimize": ("optimizers", "seeds", "stop", "metrics", "trace_every"),
+             "throughput": ("measures", "jacobian", "timing", "limits")}
+
+
+def table_defaults(table: str, schema: dict = SCHEMA) -> dict:
+    """The defaults of the keys of one table (``stop``, ``timing``, ``jacobian``)."""
+    return {k: s["default"] for k, s in schema["properties"][table]["properties"].items() if "default" in s}
+
+
 def defaults(schema: dict = SCHEMA) -> dict:
-    """The default of every top-level key (and of ``stop``'s keys) the schema declares."""
+    """The default of every top-level key, and of ``stop``'s and ``timing``'s keys, that the schema declares."""
     out = {k: s["default"] for k, s in schema["properties"].items() if "default" in s}
-    out["stop"] = {k: s["default"] for k, s in schema["properties"]["stop"]["properties"].items() if "default" in s}
-    return out
+    return out | {table: table_defaults(table, schema) for table in ("stop", "timing")}
 
 
 # ---- suites and cells ---------------------------------------------------------------------------
@@ -179,10 +190,49 @@ def parse_suite(text: str, file: str = "<suite>", registry: Registry | None = No
     errors = check_schema(data)
     if errors:
         raise SuiteError(file, *errors[0])
-    data = {**defaults(), **data, "stop": {**defaults()["stop"], **data.get("stop", {})}}
-    cells = validate(data, file, registry or load_registry())
+    registry = registry or load_registry()
+    top = {k: v for k, v in data.items() if k != "grid"}
+    cells: list[Cell] = []
+    for i, section in enumerate(data.get("grid", [{}])):
+        where = f"grid[{i}]." if "grid" in data else ""
+        try:
+            grid = _with_defaults(file, {**top, **section})
+            cells += validate(grid, file, registry)
+        except SuiteError as exc:
+            raise SuiteError(file, where + exc.path, exc.message) from None
+    _check_unique(file, cells)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    return Suite(data["name"], data.get("description", ""), file, text, digest, data, cells)
+    return Suite(data["name"], data.get("description", ""), file, text, digest, _with_defaults(file, top, False), cells)
+
+
+def _with_defaults(file: str, grid: dict, complete: bool = True) -> dict:
+    """One grid with every default filled in (``complete``: checked to be runnable on its own)."""
+    if complete:
+        if "objectives" not in grid:
+            raise SuiteError(file, "objectives", "missing required key")
+        _check_task_keys(file, grid)
+    grid = {**defaults(), **grid}
+    return grid | {table: {**table_defaults(table), **grid[table]} for table in TABLES if table in grid}
+
+
+def _check_unique(file: str, cells: list[Cell]) -> None:
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.id in seen:
+            raise SuiteError(file, "objectives", f"the grid lists the same cell twice: {cell.label}")
+        seen[cell.id] = cell
+
+
+def _check_task_keys(file: str, data: dict) -> None:
+    task = data.get("task", "optimize")
+    for other, keys in TASK_KEYS.items():
+        for key in keys:
+            if other != task and key in data:
+                raise SuiteError(file, key, f"only task {other!r} reads this key; this suite's task is {task!r}")
+    for i, entry in enumerate(data["objectives"]):
+        if task != "optimize" and "x0" in entry:
+            raise SuiteError(file, f"objectives[{i}].x0",
+                             f"only task 'optimize' reads this key; this suite's task is {task!r}")
 
 
 def validate(data: dict, file: str, registry: Registry) -> list[Cell]:
@@ -190,18 +240,18 @@ def validate(data: dict, file: str, registry: Registry) -> list[Cell]:
     if data["task"] == "optimize" and "optimizers" not in data:
         raise SuiteError(file, "optimizers", "missing required key: task 'optimize' needs optimizers")
     objectives = [_objective_grid(file, i, entry, registry) for i, entry in enumerate(data["objectives"])]
-    optimizers = [_optimizer_grid(file, i, entry, registry) for i, entry in enumerate(data["optimizers"])]
     backends = [_lookup(file, f"backends[{i}]", registry, "backends", name) for i, name in enumerate(data["backends"])]
     _check_declared(file, data, backends)
-    _check_excludes(file, data)
-    cells = list(expand(data, objectives, optimizers))
+    _check_excludes(file, data, "exclude")
+    if data["task"] == "throughput":
+        _check_excludes(file, data, "limits")
+        cells = list(expand_throughput(data, objectives))
+    else:
+        optimizers = [_optimizer_grid(file, i, entry, registry) for i, entry in enumerate(data["optimizers"])]
+        cells = list(expand(data, objectives, optimizers))
     if not cells:
         raise SuiteError(file, "exclude", "the exclusions leave no cell to run")
-    seen: dict[str, Cell] = {}
-    for cell in cells:
-        if cell.id in seen:
-            raise SuiteError(file, "objectives", f"the grid lists the same cell twice: {cell.label}")
-        seen[cell.id] = cell
+    _check_unique(file, cells)
     return cells
 
 
@@ -232,8 +282,8 @@ def _grid(axes: dict[str, list]) -> list[dict]:
     return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
 
 
-def _objective_grid(file: str, i: int, entry: dict, registry: Registry) -> tuple[str, list[tuple[dict, dict]]]:
-    """The objective's name and its grid points as (given params, full params with defaults)."""
+def _objective_grid(file: str, i: int, entry: dict, registry: Registry) -> tuple[str, list[tuple[dict, dict]], list]:
+    """The objective's name, its grid points as (given params, full params with defaults) and its starts."""
     spec = _lookup(file, f"objectives[{i}].name", registry, "objectives", entry["name"])
     cls, owner = spec.cls, f"objective {spec.name!r}"
     declared = {"n": Param(int, cls.default_dim), **cls.params}
@@ -250,7 +300,13 @@ def _objective_grid(file: str, i: int, entry: dict, registry: Registry) -> tuple
 
     axes = _axes(file, f"objectives[{i}].params", entry.get("params", {}), coerce)
     defaults_ = {k: p.default for k, p in declared.items()}
-    return spec.name, [(given, {**defaults_, **given}) for given in _grid(axes)]
+    points = [(given, {**defaults_, **given}) for given in _grid(axes)]
+    for j, start in enumerate(entry.get("x0", [])):
+        for given, params in points:
+            if isinstance(start, list) and len(start) != params["n"]:
+                raise SuiteError(file, f"objectives[{i}].x0[{j}]", f"objective {spec.name!r}: a starting point "
+                                 f"needs n = {params['n']} coordinates, got {len(start)}")
+    return spec.name, points, entry.get("x0", [None])
 
 
 def _optimizer_grid(file: str, i: int, entry: dict, registry: Registry) -> tuple[str, list[tuple[dict, dict]]]:
@@ -283,13 +339,24 @@ def _check_declared(file: str, data: dict, backends: list) -> None:
                                  f"({', '.join(spec.name for spec in backends)})")
 
 
-def _check_excludes(file: str, data: dict) -> None:
-    listed = {"objective": [o["name"] for o in data["objectives"]], "optimizer": [o["name"] for o in data["optimizers"]],
-              "backend": data["backends"], "device": data["devices"], "dtype": data["dtypes"]}
-    for i, rule in enumerate(data.get("exclude", [])):
+def _check_excludes(file: str, data: dict, key_name: str) -> None:
+    """Every name an ``exclude`` (or ``limits``) entry matches on must be in the suite."""
+    listed = {"objective": [o["name"] for o in data["objectives"]], "backend": data["backends"],
+              "device": data["devices"], "dtype": data["dtypes"]}
+    if data["task"] == "throughput":
+        listed["measure"] = [*data["measures"], *(["jacobian"] if "jacobian" in data else [])]
+        if "jacobian" in data:
+            listed["objective"].append(JACOBIAN_PROBE)
+    else:
+        listed["optimizer"] = [o["name"] for o in data["optimizers"]]
+    for i, rule in enumerate(data.get(key_name, [])):
         for key, value in rule.items():
+            if key in ("max_n", "reason"):
+                continue
+            if key not in listed:
+                raise SuiteError(file, f"{key_name}[{i}].{key}", f"task {data['task']!r} has no {key}s")
             if value not in listed[key]:
-                raise SuiteError(file, f"exclude[{i}].{key}",
+                raise SuiteError(file, f"{key_name}[{i}].{key}",
                                  f"{value!r} is not among the suite's {key}s{suggest(value, listed[key])}")
 
 
@@ -302,19 +369,64 @@ def expand(data: dict, objectives: list, optimizers: list):
     excludes = data.get("exclude", [])
     fixed = {"stop": data["stop"], "threads": data["threads"], "metrics": data["metrics"],
              "trace_every": data["trace_every"], "timeout": data["timeout"]}
-    for (obj, obj_points), (opt, opt_points), backend, device, dtype in itertools.product(
+    for (obj, obj_points, starts), (opt, opt_points), backend, device, dtype in itertools.product(
             objectives, optimizers, data["backends"], data["devices"], data["dtypes"]):
         where = {"objective": obj, "optimizer": opt, "backend": backend, "device": device, "dtype": dtype}
-        if any(all(where[k] == v for k, v in rule.items()) for rule in excludes):
+        if _matches(excludes, where):
             continue
-        for (obj_given, obj_params), (opt_given, opt_params), seed, repeat in itertools.product(
-                obj_points, opt_points, data["seeds"], range(data["repeats"])):
+        for (obj_given, obj_params), x0, (opt_given, opt_params), seed, repeat in itertools.product(
+                obj_points, starts, opt_points, data["seeds"], range(data["repeats"])):
             config = {"task": data["task"], "objective": {"name": obj, "params": obj_params},
                       "optimizer": {"name": opt, "params": opt_params}, "backend": backend,
                       "device": device, "dtype": dtype, "seed": seed, "repeat": repeat, **fixed}
-            label = (f"{obj}({_format(obj_given)})/{opt}({_format(opt_given)})/{backend}/{device}/{dtype}"
+            shown = obj_given
+            if x0 is not None:  # only when given, so suites without starting points keep their cell ids
+                config["x0"] = x0
+                shown = {**obj_given, "x0": x0}
+            label = (f"{obj}({_format(shown)})/{opt}({_format(opt_given)})/{backend}/{device}/{dtype}"
                      f"/seed={seed}" + (f"/rep={repeat}" if data["repeats"] > 1 else ""))
             yield Cell(cell_id(config), label, config)
+
+
+def _matches(rules: list[dict], where: dict) -> list[dict]:
+    """The rules (``exclude`` or ``limits`` entries) whose every name key equals ``where``'s."""
+    return [rule for rule in rules if all(where.get(k) == v for k, v in rule.items() if k not in ("max_n", "reason"))]
+
+
+def expand_throughput(data: dict, objectives: list):
+    """Yield the cells of a throughput suite: evaluations, Jacobians, then one bandwidth probe per device."""
+    fixed = {"timing": data["timing"], "threads": data["threads"], "timeout": data["timeout"]}
+    repeats = range(data["repeats"])
+    rep = (lambda r: f"/rep={r}") if data["repeats"] > 1 else (lambda r: "")
+    jacobian = data.get("jacobian")
+    sizes = [] if jacobian is None else [({"n": n, "m": m}, mode) for n in _as_list(jacobian["n"])
+                                         for m in _as_list(jacobian["m"]) for mode in jacobian["modes"]]
+    points = [(obj, given, params, measure) for obj, obj_points, _ in objectives for given, params in obj_points
+              for measure in data["measures"]]
+    points += [(JACOBIAN_PROBE, shape, shape, ("jacobian", mode)) for shape, mode in sizes]
+    for (obj, given, params, measure), backend, device, dtype, repeat in itertools.product(
+            points, data["backends"], data["devices"], data["dtypes"], repeats):
+        name, mode = measure if isinstance(measure, tuple) else (measure, None)
+        where = {"objective": obj, "measure": name, "backend": backend, "device": device, "dtype": dtype}
+        if _matches(data.get("exclude", []), where):
+            continue
+        config = {"task": "throughput", "measure": name, **({"mode": mode} if mode else {}),
+                  "objective": {"name": obj, "params": params}, "backend": backend, "device": device,
+                  "dtype": dtype, "repeat": repeat, **fixed}
+        for limit in _matches(data.get("limits", []), where):
+            if params["n"] > limit["max_n"]:
+                config["skip"] = f"n = {params['n']} is above this suite's limit {limit['max_n']}: {limit['reason']}"
+                break
+        shown = f"{name}:{mode}" if mode else name
+        label = f"{obj}({_format(given)})/{shown}/{backend}/{device}/{dtype}{rep(repeat)}"
+        yield Cell(cell_id(config), label, config)
+    for device, repeat in itertools.product(data["devices"], repeats):
+        config = {"task": "throughput", "measure": "bandwidth", "device": device, "repeat": repeat, **fixed}
+        yield Cell(cell_id(config), f"bandwidth/{device}{rep(repeat)}", config)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 __all__ = ["Cell", "SCHEMA", "SCHEMA_PATH", "Suite", "SuiteError", "cell_id", "check_schema",

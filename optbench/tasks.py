@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .errors import CapabilityError
 from .loop import StopRules, solve
 from .registry import load_registry
+from .throughput import copy_bandwidth, evaluation_rate, jacobian_rate
 
 BUDGET_COLUMNS = ("iter", "nfev", "ngev", "nhvp", "nhev", "time", "cpu_time")
 Emit = Callable[[dict], None]
@@ -43,7 +44,7 @@ def optimize(config: dict, emit: Emit) -> Outcome:
         if not held:
             emit(row)
 
-    result = solve(objective, optimizer, backend, seed=config["seed"], dtype=config["dtype"],
+    result = solve(objective, optimizer, backend, x0=config.get("x0"), seed=config["seed"], dtype=config["dtype"],
                    device=config["device"], stop=StopRules(**config["stop"]), on_row=on_row,
                    metrics=config["metrics"])
     for row in held:
@@ -56,7 +57,38 @@ def optimize(config: dict, emit: Emit) -> Outcome:
         "nhvp": last["nhvp"], "nhev": last["nhev"]})
 
 
-TASKS: dict[str, Callable[[dict, Emit], Outcome]] = {"optimize": optimize}
+def throughput(config: dict, emit: Emit) -> Outcome:
+    """Time one measurement: an evaluation (f, grad, hvp, hessian), a Jacobian or the bandwidth probe."""
+    device, timing = config["device"], config["timing"]
+    if device.startswith("cuda") and not cuda_available():
+        return Outcome("skipped", "no GPU: CUDA is not available on this machine")
+    if "skip" in config:  # above one of the suite's limits
+        return Outcome("skipped", config["skip"])
+    rounds = {"min_time": timing["min_time"], "repeats": timing["rounds"]}
+    if config["measure"] == "bandwidth":
+        nbytes = timing["probe_mib"] * 2**20
+        return Outcome("ok", "", {"gbps": copy_bandwidth(device, nbytes, **rounds), "bytes": nbytes})
+    registry = load_registry()
+    backend = registry.backend(config["backend"])
+    params = config["objective"]["params"]
+    if config["measure"] == "jacobian":
+        metrics = jacobian_rate(backend, params["n"], params["m"], mode=config["mode"], dtype=config["dtype"],
+                                device=device, max_time=timing["max_time"], **rounds)
+    else:
+        objective = registry.objective(config["objective"]["name"], **params)
+        metrics = evaluation_rate(backend, objective, config["measure"], dtype=config["dtype"], device=device,
+                                  max_time=timing["max_time"], **rounds)
+    return Outcome("ok", "", {k: v for k, v in metrics.items() if k not in ("measure", "mode", "n", "m")})
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (GPU cells are skipped, not crashed, without one)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+TASKS: dict[str, Callable[[dict, Emit], Outcome]] = {"optimize": optimize, "throughput": throughput}
 
 
 def run_cell(config: dict, emit: Emit) -> Outcome:

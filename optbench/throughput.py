@@ -44,7 +44,8 @@ def best_time(call: Callable[[], object], sync: Callable[[], None], *, min_time:
 
 
 def evaluation_rate(backend: Backend, objective: Objective, measure: str, *, dtype: str = "float64",
-                    device: str | None = None, min_time: float = 0.05, repeats: int = 5) -> dict:
+                    device: str | None = None, min_time: float = 0.05, repeats: int = 5,
+                    max_time: float = 10.0) -> dict:
     """Evaluations per second of ``measure`` (f, grad, hvp, hessian) of ``objective`` at its x0."""
     if measure not in ("f", "grad", "hvp", "hessian"):
         raise ValueError(f"unknown measure {measure!r}")
@@ -54,7 +55,8 @@ def evaluation_rate(backend: Backend, objective: Objective, measure: str, *, dty
     v = backend.asarray(np.linspace(-1.0, 1.0, objective.n), dtype=dtype, device=device)
     call = {"f": lambda: objective(x), "grad": lambda: backend.grad(objective, x),
             "hvp": lambda: backend.hvp(objective, x, v), "hessian": lambda: backend.hessian(objective, x)}[measure]
-    seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time, repeats=repeats)
+    seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time, repeats=repeats,
+                                max_time=max_time)
     itemsize = 4 if dtype == "float32" else 8
     # the least traffic any implementation needs: read x, write the result
     out_items = objective.n * objective.n if measure == "hessian" else objective.n
@@ -63,7 +65,8 @@ def evaluation_rate(backend: Backend, objective: Objective, measure: str, *, dty
             "repeats": repeats, "bytes": moved, "achieved_gbps": moved / seconds / 1e9}
 
 
-def copy_bandwidth(device: str | None = None, nbytes: int = 256 * 2**20, repeats: int = 5) -> float:
+def copy_bandwidth(device: str | None = None, nbytes: int = 256 * 2**20, repeats: int = 5,
+                   min_time: float = 0.05) -> float:
     """Memory copy bandwidth in GB/s (bytes read plus bytes written), on the host or a CUDA device."""
     if device is not None and str(device).startswith("cuda"):
         import torch
@@ -71,11 +74,11 @@ def copy_bandwidth(device: str | None = None, nbytes: int = 256 * 2**20, repeats
         src = torch.empty(nbytes // 8, dtype=torch.float64, device=device).fill_(1.0)
         dst = torch.empty_like(src)
         seconds, _ = best_time(lambda: dst.copy_(src), lambda: torch.cuda.synchronize(device),
-                               min_time=0.05, repeats=repeats)
+                               min_time=min_time, repeats=repeats)
     else:
         src = np.ones(nbytes // 8)
         dst = np.empty_like(src)
-        seconds, _ = best_time(lambda: np.copyto(dst, src), lambda: None, min_time=0.05, repeats=repeats)
+        seconds, _ = best_time(lambda: np.copyto(dst, src), lambda: None, min_time=min_time, repeats=repeats)
     return 2 * nbytes / seconds / 1e9
 
 
@@ -95,13 +98,39 @@ class JacobianProbe:
         return xp.tanh(self._cache[key] @ x)
 
 
-def jacobian_rate(backend: Backend, n: int, m: int, *, dtype: str = "float64", device: str | None = None,
-                  min_time: float = 0.05, repeats: int = 5) -> dict:
-    """Seconds per full Jacobian of :class:`JacobianProbe` (n inputs, m outputs)."""
-    backend.check("jacobian", dtype=dtype, device=device)
+JACOBIAN_MODES = ("forward", "reverse", "native")
+
+
+def jacobian_call(backend: Backend, f: Callable, x, m: int, mode: str, *, dtype: str = "float64",
+                  device: str | None = None) -> Callable[[], object]:
+    """A call returning the full (m, n) Jacobian of ``f`` at ``x`` in ``mode`` (see :func:`jacobian_rate`)."""
+    if mode == "native":
+        return lambda: backend.jacobian(f, x)
+    size, product, axis = (x.shape[0], backend.jvp, 1) if mode == "forward" else (m, backend.vjp, 0)
+    basis = [backend.asarray(row, dtype=dtype, device=device) for row in np.eye(size)]
+
+    def call():
+        parts = [product(f, x, e) for e in basis]
+        return namespace(parts[0]).stack(parts, axis=axis)
+
+    return call
+
+
+def jacobian_rate(backend: Backend, n: int, m: int, *, mode: str = "native", dtype: str = "float64",
+                  device: str | None = None, min_time: float = 0.05, repeats: int = 5,
+                  max_time: float = 10.0) -> dict:
+    """Seconds per full Jacobian of :class:`JacobianProbe` (n inputs, m outputs).
+
+    ``mode``: ``forward`` builds it from n JVPs (a column each), ``reverse`` from m VJPs (a row
+    each), ``native`` calls the backend's own ``jacobian``.
+    """
+    if mode not in JACOBIAN_MODES:
+        raise ValueError(f"unknown Jacobian mode {mode!r}; use one of {', '.join(JACOBIAN_MODES)}")
+    backend.check({"forward": "jvp", "reverse": "vjp", "native": "jacobian"}[mode], dtype=dtype, device=device)
     probe = JacobianProbe(n, m)
     x = backend.asarray(np.linspace(-1.0, 1.0, n), dtype=dtype, device=device)
-    seconds, number = best_time(lambda: backend.jacobian(probe, x), lambda: backend.synchronize(device),
-                                min_time=min_time, repeats=repeats)
-    return {"measure": "jacobian", "n": n, "m": m, "seconds": seconds, "per_second": 1.0 / seconds,
+    call = jacobian_call(backend, probe, x, m, mode, dtype=dtype, device=device)
+    seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time,
+                                repeats=repeats, max_time=max_time)
+    return {"measure": "jacobian", "mode": mode, "n": n, "m": m, "seconds": seconds, "per_second": 1.0 / seconds,
             "calls": number, "repeats": repeats}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -127,3 +128,12 @@ def test_trace_direction_seeds_another_input(capsys):
 def test_graph_of_the_tape_marks_input_and_output(capsys):
     code, out, _ = run(capsys, "graph", "ad_example")
     assert code == 0 and out.startswith("digraph") and "input x" in out and "output" in out
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is not installed")
+def test_graph_renders_svg_with_graphviz(capsys, tmp_path):
+    target = tmp_path / "g.svg"
+    code, _, err = run(capsys, "graph", "rosenbrock", "--format", "svg", "--out", str(target))
+    assert code == 0, err
+    svg = target.read_text()
+    assert "<svg" in svg and "input x" in svg

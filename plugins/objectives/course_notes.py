@@ -137,8 +137,9 @@ class Tanh(Objective):
 class Quadratic(Objective):
     """1/2 x^T A x + b^T x + c with a prescribed spectrum: condition number ``cond``, mu = 1.
 
-    ``A = Q diag(lambda) Q^T`` with eigenvalues from 1 to ``cond`` (spaced by ``spectrum``)
-    and a seeded random rotation ``Q`` (``rotate=false`` keeps A diagonal).
+    ``A = Q diag(lambda) Q^T`` with eigenvalues from 1 to ``cond`` (spaced by ``spectrum``;
+    A and b divided by cond with ``normalize``) and a seeded random rotation ``Q`` (``rotate=false``
+    keeps A diagonal).
     """
 
     name = "quadratic"
@@ -151,6 +152,8 @@ class Quadratic(Objective):
         "rotate": Param(bool, True, "apply a seeded random rotation (else A is diagonal)"),
         "seed": Param(int, 0, "seed of the rotation and of b", ge=0),
         "c": Param(float, 0.0, "constant term"),
+        "normalize": Param(bool, False, "divide A and b by cond (L = 1, mu = 1/cond, the same minimiser), so "
+                                        "one step size 1/L = 1 fits every cond of a family"),
     }
 
     def setup(self):
@@ -158,7 +161,8 @@ class Quadratic(Objective):
         if n == 1 and p["cond"] != 1.0:
             raise optbench.ParameterError("objective 'quadratic': n = 1 admits only cond = 1")
         rng = np.random.default_rng(p["seed"])
-        self.eigenvalues = eigenvalues(n, p["cond"], p["spectrum"])
+        scale = p["cond"] if p["normalize"] else 1.0
+        self.eigenvalues = eigenvalues(n, p["cond"], p["spectrum"]) / scale
         if p["rotate"]:
             q, r = np.linalg.qr(rng.standard_normal((n, n)))
             q *= np.sign(np.diag(r))  # a uniformly distributed rotation
@@ -166,7 +170,7 @@ class Quadratic(Objective):
             self.A = 0.5 * (self.A + self.A.T)
         else:
             self.A = np.diag(self.eigenvalues)
-        self.b = rng.standard_normal(n)
+        self.b = rng.standard_normal(n) / scale
         self.x_star = -np.linalg.solve(self.A, self.b)
 
     def __call__(self, x):

@@ -1,0 +1,330 @@
+"""The measurements behind the reports: pure pandas/NumPy tables computed from ``optbench.results``.
+
+Every function takes the tidy frames of :func:`optbench.results.load` (``cells``, ``traces``)
+and returns a DataFrame; nothing here plots. The column names each one returns are listed in
+its docstring and in ``docs/measurements.md``.
+
+Budgets (the x axis of curves and profiles) are chosen at call time:
+``"iterations"`` (the trace's ``iter``), ``"oracle"`` (``nfev + ngev + nhvp + nhev``) or
+``"time"`` (the optimizer's seconds, ``time``).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+BUDGETS = ("iterations", "oracle", "time")
+ORACLE_COUNTS = ("nfev", "ngev", "nhvp", "nhev")
+# Iterations to a fixed relative accuracy grow like kappa^p on quadratics (textbook rates).
+THEORY_EXPONENTS = {"gd": 1.0, "heavy_ball": 0.5, "nesterov": 0.5, "newton": 0.0}
+EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian")
+PROBLEM_KEYS = ("backend", "device", "dtype", "seed", "x0")
+
+
+# ---- budgets and curves -------------------------------------------------------------------------
+def budget_values(frame: pd.DataFrame, budget: str) -> pd.Series:
+    """The budget axis of trace rows: ``iter``, the oracle calls summed, or ``time``."""
+    if budget == "iterations":
+        return frame["iter"]
+    if budget == "oracle":
+        return frame[list(ORACLE_COUNTS)].sum(axis=1)
+    if budget == "time":
+        return frame["time"]
+    raise ValueError(f"unknown budget {budget!r}; use one of {', '.join(BUDGETS)}")
+
+
+def convergence_curves(traces: pd.DataFrame, budget: str = "iterations", metric: str = "f_gap") -> pd.DataFrame:
+    """Long table of curves: the trace's key columns, ``budget`` (the x value) and ``value``."""
+    keys = [c for c in ("run_id", "cell_id", "objective", "optimizer", "backend", "device", "dtype", "seed",
+                        "repeat") if c in traces.columns]
+    out = traces[keys].copy()
+    out["budget"] = budget_values(traces, budget)
+    out["value"] = traces[metric]
+    return out.reset_index(drop=True)
+
+
+def targets_reached(traces: pd.DataFrame, targets: Sequence[float] = (1e-2, 1e-4, 1e-6, 1e-8),
+                    metric: str = "f_gap", relative: bool = True) -> pd.DataFrame:
+    """Iterations, oracle calls and time at which each cell first reached each target.
+
+    A cell reaches target ``t`` when ``metric <= t * metric(x0)`` (``relative``) or
+    ``metric <= t``. Columns: the trace's key columns, ``target``, ``reached`` (bool),
+    ``iterations``, ``oracle``, ``time`` (NaN where never reached).
+    """
+    keys = [c for c in ("run_id", "cell_id", "objective", "optimizer", "backend", "device", "dtype", "seed",
+                        "repeat") if c in traces.columns]
+    rows = []
+    for _, trace in traces.groupby(["run_id", "cell_id"], sort=False):
+        trace = trace.sort_values("iter")
+        values = trace[metric].to_numpy(dtype=float)
+        scale = abs(values[0]) if relative else 1.0
+        first = trace.iloc[0]
+        for target in targets:
+            hit = np.flatnonzero(values <= target * scale)
+            row = {k: first[k] for k in keys} | {"target": target, "reached": bool(hit.size)}
+            if hit.size:
+                at = trace.iloc[hit[0]]
+                row |= {"iterations": at["iter"], "oracle": sum(at[c] for c in ORACLE_COUNTS), "time": at["time"]}
+            else:
+                row |= {"iterations": np.nan, "oracle": np.nan, "time": np.nan}
+            rows.append(row)
+    return pd.DataFrame(rows, columns=[*keys, "target", "reached", "iterations", "oracle", "time"])
+
+
+# ---- conditioning -------------------------------------------------------------------------------
+def conditioning_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per optimize cell on a conditioned objective: ``kappa`` and iterations to tolerance.
+
+    ``kappa`` is the objective's ``cond`` parameter; ``iterations`` is the cell's iteration
+    count when it ``converged`` (the suite's ``tol_f``/``tol_grad`` is the tolerance), else NaN.
+    """
+    frame = cells[(cells["task"] == "optimize") & cells["objective.cond"].notna()].copy()
+    frame["kappa"] = frame["objective.cond"].astype(float)
+    frame["iterations"] = frame["iterations"].where(frame["status"] == "converged").astype(float)
+    return frame.reset_index(drop=True)
+
+
+def kappa_exponents(cells: pd.DataFrame, by: Sequence[str] = ("objective.n",), min_kappa: float = 10.0,
+                    theory: dict[str, float] | None = None) -> pd.DataFrame:
+    """Fitted exponent p of iterations ~ C kappa^p per optimizer, by log-log least squares.
+
+    Fits the converged cells with ``kappa >= min_kappa`` (below it the asymptotic rate has
+    not set in; kappa = 1 is one step for most methods). Columns: ``optimizer``, the ``by``
+    columns, ``exponent``, ``constant`` (C), ``theory`` (NaN where none is known), ``points``,
+    ``kappa_min``, ``kappa_max`` (the fitted range), ``censored`` (cells at kappa >= min_kappa
+    that did not converge, left out of the fit).
+    """
+    theory = THEORY_EXPONENTS if theory is None else theory
+    table = conditioning_table(cells)
+    table = table[table["kappa"] >= min_kappa]
+    groups = ["optimizer", *[c for c in by if c in table.columns]]
+    rows = []
+    for key, group in table.groupby(groups, sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        done = group[group["iterations"] > 0]
+        row = dict(zip(groups, key)) | {"theory": theory.get(key[0], np.nan), "points": len(done),
+                                        "censored": int(group["iterations"].isna().sum())}
+        if done["kappa"].nunique() >= 2:
+            slope, intercept = np.polyfit(np.log(done["kappa"]), np.log(done["iterations"]), 1)
+            row |= {"exponent": slope, "constant": float(np.exp(intercept)),
+                    "kappa_min": done["kappa"].min(), "kappa_max": done["kappa"].max()}
+        else:
+            row |= {"exponent": np.nan, "constant": np.nan, "kappa_min": np.nan, "kappa_max": np.nan}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*groups, "exponent", "constant", "theory", "points", "kappa_min",
+                                       "kappa_max", "censored"])
+
+
+def preconditioning_effect(cells: pd.DataFrame, plain: str = "gd", preconditioned: str = "jacobi") -> pd.DataFrame:
+    """Iterations of ``plain`` against ``preconditioned`` on the same problems.
+
+    Columns: the problem columns (objective, its parameters, backend, device, dtype, seed),
+    ``kappa``, ``iterations_plain``, ``iterations_preconditioned``, ``status_plain``,
+    ``status_preconditioned`` and ``speedup`` (plain / preconditioned iterations; NaN when
+    either did not converge).
+    """
+    table = conditioning_table(cells)
+    keys = problem_columns(table)
+    parts = []
+    for name, suffix in ((plain, "plain"), (preconditioned, "preconditioned")):
+        part = table.loc[table["optimizer"] == name, [*keys, "kappa", "iterations", "status"]]
+        parts.append(part.rename(columns={"iterations": f"iterations_{suffix}", "status": f"status_{suffix}"}))
+    out = parts[0].merge(parts[1].drop(columns="kappa"), on=keys, how="inner")
+    out["speedup"] = out["iterations_plain"] / out["iterations_preconditioned"]
+    return out.reset_index(drop=True)
+
+
+# ---- problems, solvers and profiles -------------------------------------------------------------
+def problem_columns(cells: pd.DataFrame) -> list[str]:
+    """The columns that identify a problem: the objective, its parameters and where it ran."""
+    params = [c for c in cells.columns if c.startswith("objective.")]
+    return [c for c in ("objective", *params, *PROBLEM_KEYS) if c in cells.columns]
+
+
+def solver_labels(cells: pd.DataFrame) -> pd.Series:
+    """A solver name per cell: the optimizer plus the hyper-parameters that vary within the frame."""
+    labels = cells["optimizer"].astype(str).copy()
+    for name, group in cells.groupby("optimizer"):
+        params = [c for c in group.columns if c.startswith("optimizer.")
+                  and group[c].notna().any() and group[c].astype(str).nunique() > 1]
+        if params:
+            text = group[params].apply(
+                lambda r: ",".join(f"{c.removeprefix('optimizer.')}={r[c]}" for c in params), axis=1)
+            labels.loc[group.index] = f"{name}(" + text + ")"
+    return labels
+
+
+def problem_costs(cells: pd.DataFrame, traces: pd.DataFrame, budget: str = "iterations",
+                  tau: float = 1e-3) -> pd.DataFrame:
+    """The budget each solver needed on each problem, by Moré and Wild's convergence test.
+
+    A solver solves a problem once ``f(x0) - f(x) >= (1 - tau) (f(x0) - f_L)``, f_L the best
+    value any solver found on the problem (the known minimum when lower). Columns:
+    ``problem`` (a label), ``solver``, ``n`` (the dimension), ``cost`` (budget spent until the
+    test first held; inf when it never did) and ``budget``.
+    """
+    cells = cells[cells["task"] == "optimize"].copy()
+    keys = problem_columns(cells)
+    cells["problem"] = cells[keys].apply(lambda row: "/".join(map(str, row)), axis=1)
+    cells["solver"] = solver_labels(cells)
+    rows = traces.merge(cells[["run_id", "cell_id", "problem", "solver", "objective.n"]], on=["run_id", "cell_id"])
+    rows = rows.assign(spent=budget_values(rows, budget)).sort_values(["run_id", "cell_id", "iter"])
+    first = rows.groupby(["run_id", "cell_id"], sort=False).first()
+    f0 = rows[["run_id", "cell_id"]].merge(first["f"].rename("f0").reset_index(), on=["run_id", "cell_id"])["f0"]
+    rows["f0"] = f0.to_numpy()
+    f_low = rows.groupby("problem")["f"].min()
+    if "f_gap" in rows.columns:  # the known minimum, where the objective has one
+        f_star = (rows["f"] - rows["f_gap"]).groupby(rows["problem"]).min()
+        f_low = pd.concat([f_low, f_star], axis=1).min(axis=1)
+    rows["f_low"] = rows["problem"].map(f_low)
+    rows["solved"] = rows["f0"] - rows["f"] >= (1.0 - tau) * (rows["f0"] - rows["f_low"])
+    solved = rows[rows["solved"]].groupby(["run_id", "cell_id"])["spent"].min()
+    out = cells[["run_id", "cell_id", "problem", "solver", "objective.n"]].merge(
+        solved.rename("cost").reset_index(), on=["run_id", "cell_id"], how="left")
+    out["cost"] = out["cost"].fillna(np.inf)
+    out = out.rename(columns={"objective.n": "n"})
+    # repeats and several runs of one (problem, solver): the median cost
+    out = out.groupby(["problem", "solver"], as_index=False).agg(n=("n", "first"), cost=("cost", "median"))
+    return out.assign(budget=budget)
+
+
+def performance_profile(costs: pd.DataFrame, taus: Iterable[float] | None = None) -> pd.DataFrame:
+    """Dolan-Moré performance profile: the fraction of problems each solver solves within tau x the best.
+
+    ``costs`` has ``problem``, ``solver``, ``cost`` (inf: failed), as :func:`problem_costs`
+    gives. Columns: ``solver``, ``tau`` (>= 1), ``fraction``. Without ``taus`` the profile is
+    evaluated at every ratio that occurs (its steps) and at 1.
+    """
+    table = costs.pivot_table(index="problem", columns="solver", values="cost", aggfunc="min")
+    best = table.min(axis=1)
+    ratios = table.div(best.where(best > 0, np.nan), axis=0)
+    ratios[table.eq(0).values] = 1.0  # zero cost (solved at x0) where the best is zero too
+    ratios = ratios.where(np.isfinite(table), np.inf).fillna(np.inf)
+    grid = sorted({1.0, *ratios.values[np.isfinite(ratios.values)].ravel()}) if taus is None else sorted(taus)
+    rows = [{"solver": s, "tau": t, "fraction": float((ratios[s] <= t).mean())} for s in table.columns for t in grid]
+    return pd.DataFrame(rows, columns=["solver", "tau", "fraction"])
+
+
+def data_profile(costs: pd.DataFrame, alphas: Iterable[float] | None = None,
+                 per_dimension: bool = False) -> pd.DataFrame:
+    """Moré-Wild data profile: the fraction of problems each solver solves within a budget alpha.
+
+    ``per_dimension`` divides the cost by n + 1 (Moré and Wild's simplex-gradient units, for
+    oracle budgets). Columns: ``solver``, ``alpha``, ``fraction``. Without ``alphas`` the
+    profile is evaluated at every cost that occurs and at 0.
+    """
+    scaled = costs["cost"] / (costs["n"] + 1) if per_dimension else costs["cost"]
+    table = costs.assign(scaled=scaled).pivot_table(index="problem", columns="solver", values="scaled",
+                                                    aggfunc="min")
+    finite = table.values[np.isfinite(table.values)]
+    grid = sorted({0.0, *finite.ravel()}) if alphas is None else sorted(alphas)
+    rows = [{"solver": s, "alpha": a, "fraction": float((table[s] <= a).mean())} for s in table.columns for a in grid]
+    return pd.DataFrame(rows, columns=["solver", "alpha", "fraction"])
+
+
+# ---- throughput -----------------------------------------------------------------------------------
+def throughput_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Evaluation rates: one row per f/grad/hvp/hessian cell of a throughput run.
+
+    Columns: ``objective``, ``n``, ``measure``, ``backend``, ``device``, ``dtype``, ``status``,
+    ``reason``, ``seconds``, ``per_second``, ``achieved_gbps`` (NaN for cells that did not
+    run), sorted by backend, device, dtype, measure and n.
+    """
+    frame = cells[(cells["task"] == "throughput") & cells["measure"].isin(EVALUATION_MEASURES)].copy()
+    frame["n"] = frame["objective.n"].astype(int)
+    for column in ("seconds", "per_second", "achieved_gbps"):
+        frame[column] = frame[column].astype(float) if column in frame.columns else np.nan
+    columns = ["run_id", "objective", "n", "measure", "backend", "device", "dtype", "status", "reason", "seconds",
+               "per_second", "achieved_gbps"]
+    return frame[columns].sort_values(["backend", "device", "dtype", "measure", "n"]).reset_index(drop=True)
+
+
+def cost_ratios(cells: pd.DataFrame, numerator: str = "grad", denominator: str = "f") -> pd.DataFrame:
+    """The cost of one derivative over one function value (gradient/function by default).
+
+    Columns: ``objective``, ``n``, ``backend``, ``device``, ``dtype``, ``seconds_<numerator>``,
+    ``seconds_<denominator>``, ``ratio``; only where both cells ran (median over repeats).
+    """
+    table = throughput_table(cells)
+    table = table[table["status"] == "ok"]
+    keys = ["run_id", "objective", "n", "backend", "device", "dtype"]
+    wide = table.pivot_table(index=keys, columns="measure", values="seconds", aggfunc="median")
+    if numerator not in wide.columns or denominator not in wide.columns:
+        return pd.DataFrame(columns=[*keys, f"seconds_{numerator}", f"seconds_{denominator}", "ratio"])
+    out = wide[[numerator, denominator]].dropna().rename(
+        columns={numerator: f"seconds_{numerator}", denominator: f"seconds_{denominator}"})
+    out["ratio"] = out[f"seconds_{numerator}"] / out[f"seconds_{denominator}"]
+    return out.reset_index().rename_axis(columns=None)
+
+
+def bandwidth_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Achieved bandwidth of each evaluation against the copy-bandwidth probe of the same run and device.
+
+    Columns: those of :func:`throughput_table` for cells that ran, plus ``probe_gbps``
+    (median of the run's probe cells on that device) and ``fraction`` (achieved / probe).
+    """
+    table = throughput_table(cells)
+    table = table[table["status"] == "ok"]
+    probes = cells[(cells["task"] == "throughput") & (cells["measure"] == "bandwidth") & (cells["status"] == "ok")]
+    probe = probes.groupby(["run_id", "device"])["gbps"].median().rename("probe_gbps").reset_index()
+    out = table.merge(probe, on=["run_id", "device"], how="left")
+    out["fraction"] = out["achieved_gbps"] / out["probe_gbps"]
+    return out
+
+
+def jacobian_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per full Jacobian of R^n -> R^m: one row per jacobian cell.
+
+    Columns: ``backend``, ``device``, ``dtype``, ``mode`` (forward: n JVPs; reverse: m VJPs;
+    native: the backend's own ``jacobian``), ``n``, ``m``, ``status``, ``reason``, ``seconds``.
+    """
+    frame = cells[(cells["task"] == "throughput") & (cells["measure"] == "jacobian")].copy()
+    frame["n"], frame["m"] = frame["objective.n"].astype(int), frame["objective.m"].astype(int)
+    frame["seconds"] = frame["seconds"].astype(float) if "seconds" in frame.columns else np.nan
+    columns = ["run_id", "backend", "device", "dtype", "mode", "n", "m", "status", "reason", "seconds"]
+    return frame[columns].sort_values(["backend", "device", "dtype", "mode", "n", "m"]).reset_index(drop=True)
+
+
+def jacobian_crossover(cells: pd.DataFrame) -> pd.DataFrame:
+    """Where forward-mode Jacobians become cheaper than reverse-mode ones, per backend.
+
+    For each backend, device, dtype and n with both modes measured: ``crossover_m`` is
+    the m where log(reverse/forward seconds) crosses zero, interpolated in log m between the
+    measured m (NaN when it does not cross in the measured range; ``cheaper_throughout`` then
+    names the mode that was cheaper at every m), and ``crossover_ratio`` = crossover_m / n.
+    """
+    table = jacobian_table(cells)
+    table = table[(table["status"] == "ok") & table["mode"].isin(["forward", "reverse"])]
+    keys = ["run_id", "backend", "device", "dtype", "n"]
+    rows = []
+    for key, group in table.groupby(keys):
+        wide = group.pivot_table(index="m", columns="mode", values="seconds", aggfunc="median").dropna()
+        if not {"forward", "reverse"} <= set(wide.columns) or len(wide) < 1:
+            continue
+        gap = np.log(wide["reverse"] / wide["forward"]).to_numpy()
+        m = wide.index.to_numpy(dtype=float)
+        row = dict(zip(keys, key)) | {"crossover_m": np.nan, "cheaper_throughout": None}
+        above = np.flatnonzero((gap[:-1] <= 0) & (gap[1:] > 0))
+        if above.size:
+            i = above[0]
+            t = -gap[i] / (gap[i + 1] - gap[i])
+            row["crossover_m"] = float(np.exp(np.log(m[i]) + t * (np.log(m[i + 1]) - np.log(m[i]))))
+        else:
+            row["cheaper_throughout"] = "forward" if gap[0] > 0 else "reverse"
+        row["crossover_ratio"] = row["crossover_m"] / key[-1]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*keys, "crossover_m", "crossover_ratio", "cheaper_throughout"])
+
+
+def failures(cells: pd.DataFrame, successes: Sequence[str] = ("converged", "ok")) -> pd.DataFrame:
+    """Every cell whose status is not a success: ``label``, ``task``, ``status``, ``reason``."""
+    frame = cells[~cells["status"].isin(successes)]
+    return frame[["run_id", "cell_id", "label", "task", "status", "reason"]].reset_index(drop=True)
+
+
+__all__ = ["BUDGETS", "THEORY_EXPONENTS", "bandwidth_table", "budget_values", "conditioning_table",
+           "convergence_curves", "cost_ratios", "data_profile", "failures", "jacobian_crossover",
+           "jacobian_table", "kappa_exponents", "performance_profile", "preconditioning_effect",
+           "problem_columns", "problem_costs", "solver_labels", "targets_reached", "throughput_table"]

@@ -1,0 +1,363 @@
+"""A run's report: a self-contained HTML page, Markdown with PNG files, or the CSV tables.
+
+``tables(results, budget=...)`` returns the pandas table behind every figure and table of the
+report; the writers only draw and format them. A section appears only when its table has
+rows. Every name that comes from a plugin or a suite file is escaped on the way out.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import analysis, plots
+from .errors import OptbenchError
+from .results import Results, load
+from .store import Store, store_path
+
+FORMATS = ("html", "md", "csv")
+BUDGET_LABELS = {"iterations": "iterations", "oracle": "oracle calls (f + gradient + HVP + Hessian)",
+                 "time": "optimizer time (s)"}
+SUCCESS = ("converged", "ok")  # statuses that are not failures: optimize cells, measurement cells
+
+
+# ---- labels -------------------------------------------------------------------------------
+def _value(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def problem_labels(cells: pd.DataFrame) -> pd.Series:
+    """``objective(p=v,...)`` per cell, with only the parameters that vary for that objective in the run."""
+    params = [c for c in cells.columns if c.startswith("objective.")]
+    varying = [c for c in params if (cells.groupby("objective")[c].nunique() > 1).any()]
+
+    def label(row) -> str:
+        given = [f"{c.split('.', 1)[1]}={_value(row[c])}" for c in varying if pd.notna(row[c])]
+        return f"{row['objective']}({','.join(given)})" if given else str(row["objective"])
+
+    return cells.apply(label, axis=1) if len(cells) else pd.Series(dtype=str)
+
+
+def method_labels(cells: pd.DataFrame) -> pd.Series:
+    """The solver's label (``analysis.solver_labels``), plus backend, device and dtype where they vary."""
+    label = analysis.solver_labels(cells)
+    for column in ("backend", "device", "dtype"):
+        if cells[column].nunique() > 1:
+            label = label + " " + cells[column].astype(str)
+    return label
+
+
+def _task(cells: pd.DataFrame, task: str) -> pd.DataFrame:
+    return cells[cells["task"] == task] if len(cells) and "task" in cells else cells.iloc[0:0]
+
+
+# ---- tables -------------------------------------------------------------------------------
+def convergence_table(results: Results, budget: str) -> pd.DataFrame:
+    """One row per recorded iteration: problem, method, seed, cell, budget spent, f - f*, |grad f|."""
+    cells = _task(results.cells, "optimize")
+    if not len(cells) or not len(results.traces):
+        return pd.DataFrame()
+    cells = cells.assign(problem=problem_labels(cells), method=method_labels(cells))
+    cells = cells.sort_values([c for c in cells.columns if c == "objective" or c.startswith("objective.")])
+    rows = cells[["cell_id", "problem", "method"]].merge(results.traces, on="cell_id")  # panels in problem order
+    rows = rows.assign(budget=analysis.budget_values(rows, budget))
+    for metric in ("f_gap", "grad_norm"):
+        if metric not in rows:
+            rows[metric] = np.nan
+    return rows[["problem", "method", "seed", "cell_id", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
+
+
+def kappa_tables(results: Results) -> dict[str, pd.DataFrame]:
+    """Iterations to tolerance against kappa per cell, and the fitted exponents beside theory."""
+    cells = _task(results.cells, "optimize")
+    if not len(cells) or "objective.cond" not in cells:
+        return {}
+    fits = analysis.kappa_exponents(cells)
+    if not fits["exponent"].notna().any():
+        return {}
+    points = analysis.conditioning_table(cells)
+    points = points[["optimizer", "objective", "objective.n", "kappa", "iterations", "status", "cell_id"]]
+    return {"kappa": points, "kappa_fit": fits}
+
+
+def profile_tables(results: Results, budget: str) -> dict[str, pd.DataFrame]:
+    """Dolan-Moré and Moré-Wild profiles over the run's problems, when it compares two solvers or more."""
+    cells = _task(results.cells, "optimize")
+    if not len(cells) or not len(results.traces) or analysis.solver_labels(cells).nunique() < 2:
+        return {}
+    costs = analysis.problem_costs(cells, results.traces, budget)
+    return {"performance_profile": analysis.performance_profile(costs),
+            "data_profile": analysis.data_profile(costs, per_dimension=budget == "oracle")}
+
+
+def _series(table: pd.DataFrame) -> pd.DataFrame:
+    return table.assign(series=table["backend"] + " " + table["device"] + " " + table["dtype"]).reset_index(drop=True)
+
+
+def throughput_tables(results: Results) -> dict[str, pd.DataFrame]:
+    """Evaluation rates, gradient/function cost ratios, bandwidth against the probe, Jacobian modes."""
+    cells = _task(results.cells, "throughput")
+    if not len(cells) or "measure" not in cells:
+        return {}
+    rates = analysis.throughput_table(cells)
+    bandwidth = analysis.bandwidth_table(cells)
+    out = {"throughput": _series(rates[rates["status"] == "ok"]), "cost_ratio": analysis.cost_ratios(cells),
+           "bandwidth": _series(bandwidth[bandwidth["probe_gbps"].notna()])}
+    if (cells["measure"] == "jacobian").any():
+        jacobians = analysis.jacobian_table(cells)
+        out |= {"jacobian": jacobians[jacobians["status"] == "ok"].reset_index(drop=True),
+                "jacobian_crossover": analysis.jacobian_crossover(cells)}
+    return out
+
+
+def status_table(results: Results) -> pd.DataFrame:
+    """How many cells ended with each status."""
+    if not len(results.cells):
+        return pd.DataFrame()
+    counts = results.cells["status"].value_counts()
+    return counts.rename_axis("status").reset_index(name="cells")
+
+
+def environment_table(results: Results) -> pd.DataFrame:
+    """The run's identity, options and environment as ``key``/``value`` rows."""
+    if not len(results.runs):
+        return pd.DataFrame()
+    run = results.runs.iloc[-1]
+    rows = {"run": run["run_id"], "suite": run["suite_name"], "suite file": run["suite_path"],
+            "status": run["status"], "cells": run["cells_total"],
+            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["started"]))}
+    if pd.notna(run["finished"]):
+        rows["duration (s)"] = round(run["finished"] - run["started"], 1)
+    rows.update({key: run[key] for key in ("jobs", "executor") if key in run and pd.notna(run[key])})
+    rows.update({key[len("env."):]: value for key, value in run.items() if key.startswith("env.") and pd.notna(value)})
+    return pd.DataFrame({"key": list(rows), "value": [_value(v) for v in rows.values()]})
+
+
+def tables(results: Results, budget: str = "iterations") -> dict[str, pd.DataFrame]:
+    """The table behind every section of the report, by name; sections without data are left out.
+
+    ``results`` is one run (``optbench.results.load(path, run=RUN)``); ``budget`` is the
+    x axis of the convergence curves and profiles: ``iterations``, ``oracle`` or ``time``.
+    Names: ``status``, ``convergence``, ``kappa`` and ``kappa_fit``, ``throughput`` and
+    ``cost_ratio``, ``bandwidth``, ``jacobian`` and ``jacobian_crossover``,
+    ``performance_profile``, ``data_profile``, ``failures``, ``environment``.
+    """
+    if budget not in BUDGET_LABELS:
+        raise OptbenchError(f"unknown budget axis {budget!r}; use {', '.join(BUDGET_LABELS)}")
+    cells = results.cells
+    out = {"status": status_table(results),
+           "convergence": convergence_table(results, budget),
+           **kappa_tables(results),
+           **throughput_tables(results),
+           **profile_tables(results, budget),
+           "failures": analysis.failures(cells, SUCCESS).drop(columns="run_id") if len(cells) else pd.DataFrame(),
+           "environment": environment_table(results)}
+    return {name: frame for name, frame in out.items() if len(frame)}
+
+
+# ---- sections -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figure:
+    """A figure of the report: its id, title, caption and how it is drawn from the tables."""
+
+    id: str
+    title: str
+    caption: str
+    needs: tuple[str, ...]
+    draw: Callable[[dict, str], bytes]
+    numbers: str | None = None  # a table printed under the figure
+
+
+NO_CROSSOVER = pd.DataFrame(columns=["backend", "device", "dtype", "n", "crossover_m"])
+FIGURES = (
+    Figure("convergence", "Convergence", "f - f* (or the gradient norm where f* is unknown) against the budget; "
+           "one line per cell, one colour per method.", ("convergence",),
+           lambda t, budget: plots.convergence(t["convergence"], BUDGET_LABELS[budget])),
+    Figure("kappa", "Sensitivity to conditioning", "Iterations to tolerance against the condition number, "
+           "log-log; lines are least-squares fits for kappa >= 10, their slopes beside theory "
+           "(gradient descent 1, heavy ball and Nesterov 0.5, Newton 0).", ("kappa", "kappa_fit"),
+           lambda t, budget: plots.kappa(t["kappa"], t["kappa_fit"]), numbers="kappa_fit"),
+    Figure("throughput", "Throughput", "Evaluations per second against problem size n, per backend, device "
+           "and dtype (cells that ran); under it, the cost of a gradient over the cost of a function value.",
+           ("throughput",), lambda t, budget: plots.throughput(t["throughput"]), numbers="cost_ratio"),
+    Figure("bandwidth", "Memory bandwidth", "Bytes an evaluation must move (read x, write the result) per "
+           "second, against the copy bandwidth measured by the probe in the same run (dashed): the "
+           "machine's physical limit.", ("bandwidth",), lambda t, budget: plots.bandwidth(t["bandwidth"])),
+    Figure("jacobian", "Jacobians: forward against reverse mode", "Seconds per full Jacobian of "
+           "tanh(W x), R^n -> R^m: forward mode costs n JVPs, reverse mode m VJPs; the dotted line is "
+           "the crossover.", ("jacobian",),
+           lambda t, budget: plots.jacobian(t["jacobian"], t.get("jacobian_crossover", NO_CROSSOVER)),
+           numbers="jacobian_crossover"),
+    Figure("performance-profile", "Performance profile (Dolan-Moré)", "Fraction of problems each solver "
+           "solves within tau times the best solver's budget.", ("performance_profile",),
+           lambda t, budget: plots.profile(t["performance_profile"], "tau",
+                                           f"tau (budget / best budget; {BUDGET_LABELS[budget]})", log_x=True)),
+    Figure("data-profile", "Data profile (Moré-Wild)", "Fraction of problems each solver solves within a "
+           "budget (oracle calls are divided by n + 1).", ("data_profile",),
+           lambda t, budget: plots.profile(t["data_profile"], "alpha", BUDGET_LABELS[budget]
+                                           + (" / (n + 1)" if budget == "oracle" else ""), log_x=False)),
+)
+TABLES = (("failures", "Cells that did not succeed"), ("environment", "Environment"))
+
+
+def figures(found: dict[str, pd.DataFrame], budget: str) -> list[tuple[Figure, bytes]]:
+    """The figures whose tables have data, drawn as PNG."""
+    return [(figure, figure.draw(found, budget)) for figure in FIGURES if all(n in found for n in figure.needs)]
+
+
+def available(results: Results, budget: str = "iterations") -> list[str]:
+    """The ids of the figures ``results`` has data for, in report order."""
+    found = tables(results, budget)
+    return [figure.id for figure in FIGURES if all(name in found for name in figure.needs)]
+
+
+def draw(results: Results, figure_id: str, budget: str = "iterations") -> bytes:
+    """One figure of the report (``convergence``, ``kappa``...) as PNG bytes, for pages outside it."""
+    known = {figure.id: figure for figure in FIGURES}
+    if figure_id not in known:
+        raise OptbenchError(f"unknown figure {figure_id!r}; the report draws {', '.join(known)}")
+    found = tables(results, budget)
+    figure = known[figure_id]
+    missing = [name for name in figure.needs if name not in found]
+    if missing:
+        raise OptbenchError(f"run {_title(results)[1]!r} has no data for the {figure_id!r} figure")
+    return figure.draw(found, budget)
+
+
+# ---- writers ------------------------------------------------------------------------------
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } nav a { margin-right: 1em; } .meta { color: #555; } #table-status { margin-top: 1em; }
+"""
+
+
+def _title(results: Results) -> tuple[str, str]:
+    run = results.runs.iloc[-1]
+    return str(run["suite_name"]), str(run["run_id"])
+
+
+def to_html(results: Results, budget: str = "iterations") -> str:
+    """The report as one HTML page: figures embedded as PNG, CSS inline, no scripts, no links out."""
+    found = tables(results, budget)
+    drawn = figures(found, budget)
+    suite, run = _title(results)
+    esc = html.escape
+    nav = [(f.id, f.title) for f, _ in drawn] + [(name, title) for name, title in TABLES if name in found]
+    body = [f"<h1>optbench report: {esc(suite)}</h1>",
+            f'<p class="meta">run {esc(run)}; budget axis: {esc(BUDGET_LABELS[budget])}</p>',
+            "<nav>" + "".join(f'<a href="#{name}">{esc(title)}</a>' for name, title in nav) + "</nav>"]
+    def numbers(figure: Figure) -> str:
+        if figure.numbers not in found:
+            return ""
+        return found[figure.numbers].to_html(index=False, escape=True, na_rep="", float_format="{:.3g}".format,
+                                             table_id=f"table-{figure.numbers}", border=0)
+
+    if "status" in found:
+        body.append(found["status"].to_html(index=False, escape=True, table_id="table-status", border=0))
+    for figure, image in drawn:
+        data = base64.b64encode(image).decode()
+        body.append(f'<section id="{figure.id}"><h2>{esc(figure.title)}</h2><figure id="fig-{figure.id}">'
+                    f'<img src="data:image/png;base64,{data}" alt="{esc(figure.title)}">'
+                    f"<figcaption>{esc(figure.caption)}</figcaption></figure>{numbers(figure)}</section>")
+    for name, title in TABLES:
+        if name in found:
+            frame = found[name].to_html(index=False, escape=True, na_rep="", table_id=f"table-{name}", border=0)
+            body.append(f'<section id="{name}"><h2>{esc(title)}</h2>{frame}</section>')
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>optbench report: {esc(suite)} ({esc(run)})</title><style>{STYLE}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n")
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A pipe table; cells are HTML-escaped, since Markdown renders raw HTML."""
+    def cell(value) -> str:
+        return html.escape("" if pd.isna(value) else _value(value)).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def write_markdown(results: Results, budget: str, dest: Path) -> list[Path]:
+    """``dest`` (Markdown) and one PNG per figure beside it, named ``<stem>-<figure>.png``."""
+    found = tables(results, budget)
+    suite, run = _title(results)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written, text = [], [f"# optbench report: {html.escape(suite)}", "",
+                         f"run {html.escape(run)}; budget axis: {BUDGET_LABELS[budget]}", ""]
+    if "status" in found:
+        text += [markdown_table(found["status"]), ""]
+    for figure, image in figures(found, budget):
+        path = dest.with_name(f"{dest.stem}-{figure.id}.png")
+        path.write_bytes(image)
+        written.append(path)
+        text += [f"## {figure.title}", "", f"![{figure.title}]({path.name})", "", figure.caption, ""]
+        if figure.numbers in found:
+            text += [markdown_table(found[figure.numbers]), ""]
+    for name, title in TABLES:
+        if name in found:
+            text += [f"## {title}", "", markdown_table(found[name]), ""]
+    dest.write_text("\n".join(text))
+    return [dest, *written]
+
+
+def write_csv(results: Results, budget: str, dest: Path) -> list[Path]:
+    """One ``<run>-report-<table>.csv`` per table, in the directory ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    _, run = _title(results)
+    written = []
+    for name, frame in tables(results, budget).items():
+        path = dest / f"{run}-report-{name}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def resolve_run(path: str | Path, run: str) -> str:
+    """``run`` itself, or for ``latest`` the run of the store that started last."""
+    store = Store(path, create=False)
+    try:
+        if run != "latest":
+            return store.run(run)["run_id"]
+        row = store.db.execute("SELECT run_id FROM runs ORDER BY started DESC LIMIT 1").fetchone()
+        if row is None:
+            raise OptbenchError(f"the store {str(store.path)!r} has no runs yet")
+        return row[0]
+    finally:
+        store.close()
+
+
+def write_report(path: str | Path, run: str, fmt: str = "html", budget: str = "iterations",
+                 dest: str | Path | None = None) -> list[Path]:
+    """Write the report of ``run`` (or ``latest``) of the store at ``path``; returns the files written.
+
+    ``dest`` is the HTML or Markdown file, or the directory for CSV; by default
+    ``<run>-report.html`` / ``.md`` or the CSV files go beside the store.
+    """
+    if fmt not in FORMATS:
+        raise OptbenchError(f"unknown report format {fmt!r}; use {', '.join(FORMATS)}")
+    if budget not in BUDGET_LABELS:
+        raise OptbenchError(f"unknown budget axis {budget!r}; use {', '.join(BUDGET_LABELS)}")
+    run = resolve_run(path, run)
+    results = load(path, run)
+    home = store_path(path).parent
+    if fmt == "csv":
+        return write_csv(results, budget, Path(dest) if dest is not None else home)
+    target = Path(dest) if dest is not None else home / f"{run}-report.{fmt}"
+    if fmt == "md":
+        return write_markdown(results, budget, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(to_html(results, budget))
+    return [target]

@@ -1,0 +1,151 @@
+"""optbench report: sections and figure ids, escaping, Markdown and CSV outputs, tables(), budgets."""
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import optbench.results
+from fake_runs import HOSTILE, optimize_cell, showcase_run, write_run
+from optbench.cli import main
+from optbench.errors import OptbenchError
+from optbench.report import tables, to_html, write_report
+
+FIGURE_IDS = ("fig-convergence", "fig-kappa", "fig-throughput", "fig-bandwidth", "fig-jacobian",
+              "fig-performance-profile", "fig-data-profile")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def showcase(tmp_path_factory):
+    path = tmp_path_factory.mktemp("showcase")
+    showcase_run(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(showcase) -> str:
+    return to_html(optbench.results.load(showcase, "showcase"))
+
+
+def test_every_section_of_a_run_with_data_has_its_figure_and_table(page):
+    for figure in FIGURE_IDS:
+        assert f'<figure id="{figure}">' in page
+    for table in ("table-status", "table-kappa_fit", "table-cost_ratio", "table-jacobian_crossover",
+                  "table-failures", "table-environment"):
+        assert f'id="{table}"' in page
+    assert page.count('<img src="data:image/png;base64,') == len(FIGURE_IDS)
+
+
+def test_the_page_is_self_contained(page):
+    assert not re.search(r"<script|<link|@import|https?://", page, re.IGNORECASE)
+    assert re.findall(r'src="([^"]{0,22})', page) == ["data:image/png;base64,"] * len(FIGURE_IDS)
+
+
+def test_names_from_plugins_and_suite_files_are_escaped(page):
+    escaped = html.escape(HOSTILE)
+    assert "<script>" not in page and "<b>bad</b>" not in page
+    assert f"optbench report: showcase {escaped}" in page  # the suite's name, in title and heading
+    assert html.escape(HOSTILE, quote=False) in page.split('id="table-failures"')[1]  # the objective's name
+    assert html.escape("ValueError: <b>bad</b>") in page
+
+
+def test_sections_without_data_are_left_out(tmp_path):
+    write_run(tmp_path, "one", [optimize_cell("quadratic", "gd")])
+    page = to_html(optbench.results.load(tmp_path, "one"))
+    assert '<figure id="fig-convergence">' in page
+    for absent in FIGURE_IDS[1:] + ("table-failures",):
+        assert absent not in page
+    assert set(tables(optbench.results.load(tmp_path, "one"))) == {"status", "convergence", "environment"}
+
+
+def test_tables_are_the_data_behind_the_figures(showcase):
+    found = tables(optbench.results.load(showcase, "showcase"))
+    assert set(found) == {"status", "convergence", "kappa", "kappa_fit", "throughput", "cost_ratio", "bandwidth",
+                          "jacobian", "jacobian_crossover", "performance_profile", "data_profile", "failures",
+                          "environment"}
+    assert all(isinstance(frame, pd.DataFrame) and len(frame) for frame in found.values())
+    fits = found["kappa_fit"].set_index("optimizer")
+    assert fits.loc["gd", "exponent"] == pytest.approx(1.0, abs=0.01)
+    assert fits.loc["heavy_ball", "exponent"] == pytest.approx(0.5, abs=0.02)
+    assert list(fits["theory"]) == [1.0, 0.5]
+    throughput = found["throughput"]
+    assert set(throughput["series"]) == {"torch cpu float64", "dual cpu float64"}  # the skipped cuda cell is not drawn
+    assert set(found["failures"]["status"]) == {"crashed", "skipped"}
+    assert found["cost_ratio"]["ratio"].to_list() == pytest.approx([3.0] * 6)
+    assert found["jacobian_crossover"]["crossover_m"].to_list() == pytest.approx([16.0])
+    assert found["bandwidth"]["probe_gbps"].unique().tolist() == [20.0]
+    assert found["status"].set_index("status")["cells"].to_dict() == {"ok": 21, "converged": 8, "skipped": 1,
+                                                                      "crashed": 1}
+
+
+@pytest.mark.parametrize("budget, column, per", [("iterations", "iter", 1), ("oracle", "ngev", 3), ("time", "time", 1)])
+def test_the_budget_axis_is_chosen_at_report_time(showcase, budget, column, per):
+    results = optbench.results.load(showcase, "showcase")
+    found = tables(results, budget)
+    # the fake cells spend one gradient per iteration, so the oracle budget is the gradient count
+    assert sorted(found["convergence"]["budget"]) == pytest.approx(sorted(results.traces[column]))
+    # data profiles step at the budgets spent (oracle calls per n + 1, n = 2)
+    steps = found["data_profile"]["alpha"].unique() * per
+    assert set(steps.round(9)) <= {0.0, *results.traces[column].round(9)}
+
+
+def test_an_unknown_budget_is_a_user_error(showcase, capsys):
+    with pytest.raises(OptbenchError, match="unknown budget axis 'calls'"):
+        tables(optbench.results.load(showcase, "showcase"), "calls")
+    with pytest.raises(SystemExit):
+        main(["report", "showcase", "--out", str(showcase), "--budget", "calls"])
+    assert "invalid choice: 'calls'" in capsys.readouterr().err
+
+
+def test_markdown_writes_the_figures_beside_it(showcase, tmp_path):
+    written = write_report(showcase, "showcase", "md", "oracle", tmp_path / "out" / "report.md")
+    text = (tmp_path / "out" / "report.md").read_text()
+    images = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    assert images == [f"report-{name[len('fig-'):]}.png" for name in FIGURE_IDS]
+    assert all((tmp_path / "out" / image).read_bytes().startswith(PNG) for image in images)
+    assert len(written) == 1 + len(images)
+    assert "<script>" not in text and html.escape(HOSTILE).replace("|", "\\|") in text
+    assert "oracle calls" in text
+
+
+def test_csv_writes_every_table(showcase, tmp_path):
+    written = write_report(showcase, "showcase", "csv", "time", tmp_path)
+    found = tables(optbench.results.load(showcase, "showcase"), "time")
+    assert sorted(p.name for p in written) == sorted(f"showcase-report-{name}.csv" for name in found)
+    kappa = pd.read_csv(tmp_path / "showcase-report-kappa_fit.csv")
+    assert kappa["exponent"].to_list() == pytest.approx(found["kappa_fit"]["exponent"].to_list())
+
+
+def test_the_command_writes_beside_the_store_by_default_and_knows_latest(showcase, capsys):
+    write_run(showcase, "later", [optimize_cell("quadratic", "gd")])
+    assert main(["report", "latest", "--out", str(showcase)]) == 0
+    assert capsys.readouterr().out.strip() == str(showcase / "later-report.html")
+    assert main(["report", "nope", "--out", str(showcase)]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_a_real_run_reports_end_to_end(tmp_path, capsys):
+    assert main(["run", "suites/smoke.toml", "--out", str(tmp_path), "--jobs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", "latest", "--out", str(tmp_path), "--dest", str(tmp_path / "smoke.html")]) == 0
+    page = (tmp_path / "smoke.html").read_text()
+    for figure in ("fig-convergence", "fig-performance-profile", "fig-data-profile"):
+        assert f'<figure id="{figure}">' in page
+    assert "rosenbrock(n=2)/gd(step=0.1)" in page.split('id="table-failures"')[1]  # its diverged cells
+
+
+def test_the_readme_figures_script_draws_one_figure_per_suite_run(tmp_path):
+    showcase_run(tmp_path, "cond-run", suite_name="conditioning")
+    write_run(tmp_path, "tp-run", [optimize_cell("quadratic", "gd")], suite_name="throughput")
+    done = subprocess.run([sys.executable, "scripts/readme-figures.py", "--results", str(tmp_path),
+                           "--dest", str(tmp_path / "figures")], capture_output=True, text=True, check=True)
+    assert [p.name for p in (tmp_path / "figures").iterdir()] == ["conditioning.png"]
+    assert (tmp_path / "figures" / "conditioning.png").read_bytes().startswith(PNG)
+    assert "kappa of run cond-run" in done.stdout
+    assert "throughput: run tp-run has no data for throughput; skipped" in done.stderr
+    assert "quickstart: no run in" in done.stderr
