@@ -162,7 +162,8 @@ class Tape:
 # makes the vector-Jacobian product for argument i (see :mod:`.rules`). Elementwise, binary
 # and reduction primitives are nearly every call, so each signature has its own flat
 # dispatcher without ``*args``/``**kwargs`` packing (a small gradient is mostly this Python:
-# about 1 us per primitive); the rest go through ``unary`` or the general ``traced``.
+# about 1 us per primitive) and appends its entry itself, as ``Tape.append`` does, saving a
+# call; the rest go through ``unary`` or the general ``traced``.
 
 def elementwise(name: str, fn: Callable, makers: Any) -> Callable:
     """A primitive of one array and no parameters (``sin``, ``exp``...)."""
@@ -173,9 +174,11 @@ def elementwise(name: str, fn: Callable, makers: Any) -> Callable:
             return fn(x)
         v, tape = x.value, x.tape
         ans = op(v) if type(v) is TapeArray else fn(v)
-        if _paused or tape.nodes is None:
+        nodes = tape.nodes
+        if _paused or nodes is None:
             return ans
-        out = tape.append(((x.index, make(tape.ops, ans, v)),), ans)
+        nodes.append(((x.index, make(tape.ops, ans, v)),))
+        out = TapeArray(ans, tape, len(nodes) - 1)
         if tape.details is not None:
             tape.describe(out, name, (v,), (0,))
         return out
@@ -194,9 +197,11 @@ def reduction(name: str, fn: Callable, makers: Any) -> Callable:
             ans = op(v, axis=axis, keepdims=keepdims)
         else:
             ans = fn(v, axis=axis, keepdims=keepdims)
-        if _paused or tape.nodes is None:
+        nodes = tape.nodes
+        if _paused or nodes is None:
             return ans
-        out = tape.append(((x.index, make(tape.ops, ans, v, axis, keepdims)),), ans)
+        nodes.append(((x.index, make(tape.ops, ans, v, axis, keepdims)),))
+        out = TapeArray(ans, tape, len(nodes) - 1)
         if tape.details is not None:
             tape.describe(out, name, (v,), (0,))
         return out
@@ -239,7 +244,8 @@ def binary(name: str, fn: Callable, makers: Any, fit: Callable | None = None) ->
         else:
             tape, i, j, y = ty, None, y.index, y.value
         ans = op(x, y) if type(x) is TapeArray or type(y) is TapeArray else fn(x, y)
-        if _paused or tape.nodes is None:
+        nodes = tape.nodes
+        if _paused or nodes is None:
             return ans
         ops, entry, shape = tape.ops, (), ans.shape if fit is not None else None
         if i is not None:
@@ -252,7 +258,8 @@ def binary(name: str, fn: Callable, makers: Any, fit: Callable | None = None) ->
             if shape is not None and y.shape != shape:
                 vjp = fit(ops, vjp, y.shape)
             entry += ((j, vjp),)
-        out = tape.append(entry, ans)
+        nodes.append(entry)
+        out = TapeArray(ans, tape, len(nodes) - 1)
         if tape.details is not None:
             tape.describe(out, name, (x, y), tuple(a for a, k in ((0, i), (1, j)) if k is not None))
         return out

@@ -65,12 +65,17 @@ class PerElement:
         return partial(self.rule, i)
 
 
+def unchanged(g):
+    """The VJP of an identity in one argument (``add``, ``positive``): shared, not a new closure."""
+    return g
+
+
 VJPS: dict[str, tuple] = {}
 
 # ---- unary ------------------------------------------------------------------------------------
 VJPS.update({
     "negative": (lambda xp, ans, x: lambda g: -g,),
-    "positive": (lambda xp, ans, x: lambda g: g,),
+    "positive": (lambda xp, ans, x: unchanged,),
     "abs": (lambda xp, ans, x: lambda g: g * xp.sign(x),),
     "sign": (lambda xp, ans, x: lambda g: xp.zeros_like(g),),
     "sqrt": (lambda xp, ans, x: lambda g: g / (2.0 * ans),),
@@ -117,8 +122,8 @@ def maximum_share(xp, x, y, g):
 
 
 _BINARY = {
-    "add": (lambda xp, ans, x, y: lambda g: g, lambda xp, ans, x, y: lambda g: g),
-    "subtract": (lambda xp, ans, x, y: lambda g: g, lambda xp, ans, x, y: lambda g: -g),
+    "add": (lambda xp, ans, x, y: unchanged, lambda xp, ans, x, y: unchanged),
+    "subtract": (lambda xp, ans, x, y: unchanged, lambda xp, ans, x, y: lambda g: -g),
     "multiply": (lambda xp, ans, x, y: lambda g: g * y, lambda xp, ans, x, y: lambda g: g * x),
     "divide": (lambda xp, ans, x, y: lambda g: g / y, lambda xp, ans, x, y: lambda g: -g * x / (y * y)),
     "pow": (pow_vjp_base, pow_vjp_exponent),
