@@ -126,3 +126,18 @@ def test_jacobian_crossover_interpolates_in_log_m():
 def test_budget_names_are_checked():
     with pytest.raises(ValueError, match="unknown budget 'calls'"):
         analysis.budget_values(trace("c", "gd", [1.0], 0.0), "calls")
+
+
+def test_problem_costs_use_the_gap_when_f_was_not_recorded():
+    """A suite with metrics = ["f_gap", ...] still gets profiles (the conditioning suite does)."""
+    import pandas as pd
+
+    from optbench.analysis import problem_costs
+
+    cells = pd.DataFrame({"run_id": "r", "cell_id": ["a", "b"], "task": "optimize", "objective": "quadratic",
+                          "objective.n": 2, "objective.cond": 10.0, "optimizer": ["gd", "nesterov"]})
+    traces = pd.DataFrame({"run_id": "r", "cell_id": ["a"] * 3 + ["b"] * 3, "iter": [0, 1, 2] * 2,
+                           "f_gap": [1.0, 0.5, 1e-4, 1.0, 1e-4, 1e-6], "nfev": 0, "ngev": [0, 1, 2] * 2,
+                           "nhvp": 0, "nhev": 0, "time": 0.0, "cpu_time": 0.0})
+    costs = problem_costs(cells, traces).set_index("solver")["cost"]
+    assert costs["gd"] == 2 and costs["nesterov"] == 1
