@@ -1,12 +1,13 @@
 """asv benchmarks generated from optbench's suite files, so nothing is written twice.
 
 * ``time_*``: one evaluation (gradient, HVP, Hessian) per cell of ``suites/throughput.toml``.
-* ``track_*``: iterations to tolerance per cell of ``suites/conditioning.toml`` and
-  ``suites/convergence.toml`` (run once in ``setup_cache``).
+* ``track_*``: per optimizer, the fitted exponent of iterations-to-tolerance against kappa
+  over ``suites/conditioning.toml`` and the median iterations to tolerance over
+  ``suites/convergence.toml`` (every cell is run once, in ``setup_cache``).
 
-Large cells (problem size above 10^5, condition number above 10^3) and float32 cells run
-only with ``OPTBENCH_ASV_SLOW=1``, as scipy's benchmarks gate their slow cases; cells the
-suite itself skips (its ``limits``) are left out.
+Large cells (problem size above 10^4, condition number above 10^3), float32 and GPU cells run
+only with ``OPTBENCH_ASV_SLOW=1``, as scipy's benchmarks gate their slow cases (asv starts a
+process per benchmark parameter); cells the suite itself skips (its ``limits``) are left out.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def suite_cells(name: str, task: str) -> dict[str, dict]:
         if config["task"] != task or "skip" in config:
             continue
         params = config.get("objective", {}).get("params", {})
-        large = params.get("n", 0) > 10**5 or params.get("cond", 1) > 1e3 or config.get("dtype") != "float64"
+        large = (params.get("n", 0) > 10**4 or params.get("cond", 1) > 1e3 or config.get("dtype") != "float64"
+                 or config.get("device", "cpu") != "cpu")
         if large and not SLOW:
             continue
         cells[cell.label] = config
@@ -72,23 +74,37 @@ class Throughput:
 
 
 class IterationsToTolerance:
-    """Iterations each optimisation cell of the conditioning and convergence suites needs."""
+    """Per optimizer: the kappa exponent (conditioning suite), median iterations (convergence suite)."""
 
     timeout = 1800
 
     def setup_cache(self):
+        import pandas as pd
+
+        from optbench.analysis import kappa_exponents
+        from optbench.results import flatten_config
         from optbench.tasks import run_cell
 
-        outcomes = {}
-        for label, config in OPTIMIZE.items():
-            outcome = run_cell(config, lambda row: None)
-            outcomes[label] = outcome.metrics.get("iterations") if outcome.status == "converged" else np.nan
-        return outcomes
+        rows = []
+        for suite, cells in OPTIMIZE.items():
+            for label, config in cells.items():
+                outcome = run_cell(config, lambda row: None)
+                rows.append({**flatten_config(config), "suite": suite, "run_id": "asv", "cell_id": label,
+                             "status": outcome.status, **outcome.metrics})
+        cells = pd.DataFrame(rows)
+        exponents = kappa_exponents(cells[cells["suite"] == "conditioning"], by=())
+        converged = cells[(cells["suite"] == "convergence") & (cells["status"] == "converged")]
+        return {"exponent": dict(zip(exponents["optimizer"], exponents["exponent"])),
+                "median": converged.groupby("optimizer")["iterations"].median().to_dict()}
 
-    def track_iterations(self, outcomes, label):
-        return outcomes[label]
+    def track_kappa_exponent(self, cache, optimizer):
+        return cache["exponent"].get(optimizer, np.nan)
 
-    track_iterations.unit = "iterations"
+    def track_median_iterations(self, cache, optimizer):
+        return cache["median"].get(optimizer, np.nan)
+
+    track_kappa_exponent.unit = "exponent"
+    track_median_iterations.unit = "iterations"
 
 
 class NativeEnginePeakMemory:
@@ -123,6 +139,7 @@ class NativeEnginePeakMemory:
 EVALUATIONS = ("f", "grad", "hvp", "hessian")
 THROUGHPUT = {label: config for label, config in suite_cells("throughput", "throughput").items()
               if config["measure"] in EVALUATIONS}
-OPTIMIZE = {**suite_cells("conditioning", "optimize"), **suite_cells("convergence", "optimize")}
+OPTIMIZE = {suite: suite_cells(suite, "optimize") for suite in ("conditioning", "convergence")}
 Throughput.params, Throughput.param_names = list(THROUGHPUT), ["cell"]
-IterationsToTolerance.params, IterationsToTolerance.param_names = list(OPTIMIZE), ["cell"]
+IterationsToTolerance.params = sorted({c["optimizer"]["name"] for cells in OPTIMIZE.values() for c in cells.values()})
+IterationsToTolerance.param_names = ["optimizer"]
