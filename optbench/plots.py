@@ -117,24 +117,20 @@ def kappa(points: pd.DataFrame, fits: pd.DataFrame) -> bytes:
 # ---- throughput ---------------------------------------------------------------------------
 def throughput(table: pd.DataFrame) -> bytes:
     """Evaluations per second against n, a panel per measure, a line per backend/device/dtype."""
-    measures = list(dict.fromkeys(table["measure"]))[:MAX_PANELS]
-    figure, axes = panels(len(measures))
-    colour = colours(table["series"])
-    for ax, measure in zip(axes, measures):
-        for series, rows in table[table["measure"] == measure].groupby("series", sort=False):
-            rows = rows.sort_values("n")
-            ax.loglog(rows["n"], rows["per_second"], "o-", color=colour[series], label=plain(series),
-                      markersize=3)
-        ax.set_title(plain(measure), fontsize="medium")
-        ax.set_xlabel("problem size n")
-        ax.set_ylabel("evaluations per second")
-        ax.grid(True, which="major", alpha=0.3)
-    legend(figure, axes)
-    return png(figure)
+    return per_measure(table, "per_second", "evaluations per second")
 
 
 def bandwidth(table: pd.DataFrame) -> bytes:
     """Achieved GB/s against n, a panel per measure, with the same run's copy-bandwidth probe dashed."""
+    def probes(ax, rows):
+        for device, probe in rows.groupby("device")["probe_gbps"].first().items():
+            ax.axhline(probe, color="black", linestyle="--", linewidth=1, label=plain(f"copy probe {device}"))
+
+    return per_measure(table, "achieved_gbps", "achieved GB/s", probes)
+
+
+def per_measure(table: pd.DataFrame, column: str, ylabel: str, decorate=None) -> bytes:
+    """``column`` against n on log-log axes: a panel per measure, a line per series."""
     measures = list(dict.fromkeys(table["measure"]))[:MAX_PANELS]
     figure, axes = panels(len(measures))
     colour = colours(table["series"])
@@ -142,12 +138,12 @@ def bandwidth(table: pd.DataFrame) -> bytes:
         rows = table[table["measure"] == measure]
         for series, line in rows.groupby("series", sort=False):
             line = line.sort_values("n")
-            ax.loglog(line["n"], line["achieved_gbps"], "o-", color=colour[series], label=plain(series), markersize=3)
-        for device, probe in rows.groupby("device")["probe_gbps"].first().items():
-            ax.axhline(probe, color="black", linestyle="--", linewidth=1, label=plain(f"copy probe {device}"))
+            ax.loglog(line["n"], line[column], "o-", color=colour[series], label=plain(series), markersize=3)
+        if decorate is not None:
+            decorate(ax, rows)
         ax.set_title(plain(measure), fontsize="medium")
         ax.set_xlabel("problem size n")
-        ax.set_ylabel("achieved GB/s")
+        ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
     legend(figure, axes)
     return png(figure)
