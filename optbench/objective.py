@@ -22,6 +22,16 @@ def namespace(*arrays: Any):
     return array_api_compat.array_namespace(*arrays)
 
 
+def cached_constant(cache: dict, key: str, value: np.ndarray, like: Any):
+    """``value`` in ``like``'s namespace, dtype and device, converted once per kind into ``cache``."""
+    xp = namespace(like)
+    device = array_api_compat.device(like)
+    cache_key = (key, id(xp), str(like.dtype), str(device))
+    if cache_key not in cache:
+        cache[cache_key] = xp.asarray(value, dtype=like.dtype, device=device)
+    return cache[cache_key]
+
+
 class Objective:
     """Base class of objectives (see the module docstring)."""
 
@@ -92,12 +102,7 @@ class Objective:
         Objectives with data (matrices, samples) call this instead of converting on every
         evaluation, which would dominate GPU timings.
         """
-        xp = namespace(like)
-        device = array_api_compat.device(like)
-        cache_key = (key, id(xp), str(like.dtype), str(device))
-        if cache_key not in self._constants:
-            self._constants[cache_key] = xp.asarray(value, dtype=like.dtype, device=device)
-        return self._constants[cache_key]
+        return cached_constant(self._constants, key, value, like)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in {"n": self.n, **self.p}.items())
