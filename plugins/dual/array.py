@@ -88,10 +88,7 @@ class Dual(Operators):
         return array_api_compat.device(self._strip())
 
     def _strip(self):
-        p = self.primal
-        while type(p) is Dual:
-            p = p.primal
-        return p
+        return strip(self)
 
     def __repr__(self) -> str:
         return f"Dual(tag={self.tag}, primal={self.primal!r}, tangent={self.tangent!r})"

@@ -65,10 +65,7 @@ class TapeArray(Operators):
     def size(self): return array_api_compat.size(self._strip())
 
     def _strip(self):
-        value = self.value
-        while type(value) is TapeArray:
-            value = value.value
-        return value
+        return strip(self)
 
     def __repr__(self) -> str:
         return f"TapeArray(level={self.tape.level}, node={self.index}, value={self._strip()!r})"
