@@ -76,6 +76,8 @@ def test_adaptive_methods_match_torch_optim(name, torch_class, params, torch_par
     ("nesterov", {"momentum": 1.5}, "parameter 'momentum' must be < 1.0"),
     ("adam", {"beta2": 1.0}, "parameter 'beta2' must be < 1.0"),
     ("newton", {"damping": 1.5}, "parameter 'damping' must be <= 1.0"),
+    ("newton", {"line_search": "wolfe"}, "parameter 'line_search' must be one of 'armijo', 'none'"),
+    ("newton_cg", {"c1": 0.5}, "parameter 'c1' must be < 0.5 for a Newton method"),
     ("lbfgs", {"memory": 0}, "parameter 'memory' must be >= 1"),
     ("gd_armijo", {"shrink": 1.0}, "parameter 'shrink' must be < 1.0"),
     ("projected_gd", {"lower": 2.0, "upper": 1.0}, "parameter 'lower' .* must be <= parameter 'upper'"),
@@ -154,6 +156,69 @@ def test_newton_methods_solve_rosenbrock(name):
     # n = 2: from n = 4 on, Rosenbrock has a second stationary point near x_1 = -1
     result = run(name, objective=optbench.objective("rosenbrock", n=2), iterations=200, damping=1.0)
     np.testing.assert_allclose(result.x, np.ones(2), atol=1e-6)
+
+
+NEWTON_PROBLEMS = ["logistic_regression", "softmax_regression", "rosenbrock"]
+
+
+def newton_run(name, objective_name, seed, iterations=60, **params):
+    """A Newton method with its default parameters on an objective with its defaults."""
+    return optbench.solve(optbench.objective(objective_name), optbench.optimizer(name, **params),
+                          optbench.backend("torch"), seed=seed, stop=optbench.StopRules(max_iter=iterations))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("objective_name", NEWTON_PROBLEMS)
+@pytest.mark.parametrize("name", ["newton", "newton_cg"])
+def test_newton_methods_converge_from_seeded_starts_with_default_parameters(name, objective_name, seed):
+    result = newton_run(name, objective_name, seed)
+    values = [row["f"] for row in result.trace]
+    assert all(later <= earlier + 1e-15 for earlier, later in zip(values, values[1:]))
+    assert result.trace[-1]["dist"] < 1e-8 and result.trace[-1]["grad_norm"] < 1e-10
+
+
+@pytest.mark.parametrize("objective_name", NEWTON_PROBLEMS)
+@pytest.mark.parametrize("name", ["newton", "newton_cg"])
+def test_newton_methods_take_quadratic_steps_near_the_solution(name, objective_name):
+    distances = [row["dist"] for row in newton_run(name, objective_name, seed=0).trace]
+    close = [(now, later) for now, later in zip(distances, distances[1:]) if 1e-7 < now < 1e-2]
+    assert len(close) >= 2
+    # |x_k+1 - x*| <= C |x_k - x*|^2; a linearly converging method breaks C = 100 at once
+    assert all(later <= 100 * now**2 for now, later in close)
+
+
+def test_pure_newton_step_stays_available_and_diverges_where_damped_newton_converges():
+    # the issue's example: pure Newton on logistic regression (n = 10) climbs from f = 1.22 to 26
+    pure = newton_run("newton", "logistic_regression", seed=0, iterations=30, line_search="none")
+    damped = newton_run("newton", "logistic_regression", seed=0, iterations=30)
+    assert pure.trace[-1]["f"] > 10 * pure.trace[0]["f"]
+    assert damped.trace[-1]["f_gap"] < 1e-12
+
+
+def test_positive_definite_shift_is_zero_for_a_positive_definite_hessian_and_repairs_others():
+    from optbench_plugins.optimizers.second_order import positive_definite_shift
+
+    assert positive_definite_shift(np.diag([1.0, 1e-8])) == 0.0
+    for hessian in (np.diag([2.0, -3.0]), np.array([[1.0, 4.0], [4.0, 1.0]]), np.zeros((3, 3))):
+        tau = positive_definite_shift(hessian)
+        assert tau > 0 and np.linalg.eigvalsh(hessian + tau * np.eye(len(hessian))).min() > 0
+
+
+@pytest.mark.parametrize("name", ["newton", "newton_cg"])
+def test_newton_methods_descend_where_the_hessian_is_indefinite(name):
+    # Himmelblau's Hessian is indefinite near (0, 0); the pure step would climb to its maximum
+    objective = optbench.objective("himmelblau")
+    optimizer = optbench.optimizer(name)
+    result = optbench.solve(objective, optimizer, optbench.backend("torch"), x0=[-0.3, -0.9],
+                            stop=optbench.StopRules(max_iter=40))
+    assert np.linalg.eigvalsh(objective_hessian(objective, [-0.3, -0.9])).min() < 0
+    values = [row["f"] for row in result.trace]
+    assert all(later <= earlier for earlier, later in zip(values, values[1:]))
+    assert result.trace[-1]["f"] < 1e-12  # one of the four minima, all with f = 0
+
+
+def objective_hessian(objective, x):
+    return torch.autograd.functional.hessian(objective, torch.tensor(x, dtype=torch.float64)).numpy()
 
 
 @pytest.mark.parametrize("feasible_set", PROJECTIONS)
