@@ -16,11 +16,11 @@ import numpy as np
 from .backend import Backend
 from .errors import ParameterError
 from .objective import Objective, namespace
-from .optimizer import Optimizer
+from .optimizer import LibraryStop, LoopOwningOptimizer, Optimizer
 from .oracle import Oracle
 
 METRICS = ("f", "f_gap", "grad_norm", "dist")
-STATUSES = ("converged", "max_iter", "time_budget", "diverged", "crashed", "timeout", "skipped")
+STATUSES = ("converged", "max_iter", "time_budget", "diverged", "stopped", "crashed", "timeout", "skipped")
 TRACE_COLUMNS = ("iter", "f", "f_gap", "grad_norm", "dist", "nfev", "ngev", "nhvp", "nhev",
                  "time", "cpu_time")
 
@@ -54,6 +54,7 @@ class Result:
     f: float
     iterations: int
     trace: list[dict] = field(default_factory=list)
+    library: dict[str, int] = field(default_factory=dict)  # a loop-owning library's own counters
 
     def frame(self):
         """The trace as a tidy pandas DataFrame, one row per recorded iteration."""
@@ -89,31 +90,118 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         np.asarray(x0, dtype=np.float64), (objective.n,)))
     x = backend.asarray(start, dtype=dtype, device=device)
     oracle = Oracle(objective, backend)
-    f_star = objective.minimum
     x_star = objective.minimizer if "dist" in metrics else None
     x_star = None if x_star is None else backend.asarray(np.asarray(x_star, dtype=np.float64),
                                                          dtype=dtype, device=device)
-    norm = _norm(backend, x)
     if warmup:
         backend.value_and_grad(objective, x)
         backend.synchronize(device)
 
-    trace: list[dict] = []
-    elapsed = cpu = 0.0
-    f0 = None
+    recorder = Recorder(oracle, _norm(backend, x), objective.minimum, x_star, stop, on_row)
+    library = LibraryStop(False, "")
+    if recorder.record(0, x) is None:
+        optimizer.start(oracle, x, seed)
+        synchronize = lambda: backend.synchronize(device)  # noqa: E731
+        if isinstance(optimizer, LoopOwningOptimizer):
+            library = _drive(optimizer, oracle, x, recorder, synchronize)
+        else:
+            _step(optimizer, oracle, recorder, synchronize)
+    status, reason = recorder.status, recorder.reason
+    if status is None:  # the library ended its own loop before any stop rule fired
+        status, reason = ("converged" if library.success else "stopped"), library.message
+    last = recorder.trace[-1]
+    return Result(status, reason, backend.to_numpy(recorder.x).astype(np.float64, copy=False), last["f"],
+                  last["iter"], recorder.trace, library.counts)
 
-    def record(it: int, x) -> tuple[str | None, str]:
-        nonlocal f0
+
+def _step(optimizer: Optimizer, oracle: Oracle, recorder: Recorder, synchronize: Callable[[], None]) -> None:
+    """The step-wise form: optbench owns the loop and times each ``step``."""
+    it = 0
+    while recorder.status is None:
+        recorder.clock.start()
+        x = optimizer.step(oracle)
+        synchronize()
+        recorder.clock.stop()
+        it += 1
+        recorder.record(it, x)
+
+
+def _drive(optimizer: LoopOwningOptimizer, oracle: Oracle, x0, recorder: Recorder,
+           synchronize: Callable[[], None]) -> LibraryStop:
+    """The loop-owning form: the library runs; its callback records a row with the clock paused."""
+    it = 0
+
+    def callback(x) -> bool:
+        nonlocal it
+        synchronize()
+        recorder.clock.stop()
+        it += 1
+        if recorder.record(it, x) is not None:
+            return True
+        recorder.clock.start()
+        return False
+
+    recorder.clock.start()
+    try:
+        return optimizer.run(oracle, x0, callback)
+    finally:
+        if recorder.clock.running:  # the library ended its loop by itself
+            synchronize()
+            recorder.clock.stop()
+
+
+class Clock:
+    """Wall and CPU seconds charged to the optimizer, paused while optbench records."""
+
+    def __init__(self):
+        self.wall = self.cpu = 0.0
+        self._since: tuple[float, float] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._since is not None
+
+    def start(self) -> None:
+        self._since = (time.perf_counter(), time.process_time())
+
+    def stop(self) -> None:
+        wall, cpu = self._since
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+        self._since = None
+
+
+class Recorder:
+    """The trace and the stop rules: one row per iteration, whichever form the optimizer has."""
+
+    def __init__(self, oracle: Oracle, norm: Callable[[Any], float], f_star: float | None, x_star,
+                 stop: StopRules, on_row: Callable[[dict], None] | None):
+        self.oracle, self.norm, self.f_star, self.x_star = oracle, norm, f_star, x_star
+        self.stop, self.on_row = stop, on_row
+        self.clock = Clock()
+        self.trace: list[dict] = []
+        self.x = None
+        self.status: str | None = None
+        self.reason = ""
+
+    def record(self, it: int, x) -> str | None:
+        """Append the row of iterate ``x`` after ``it`` iterations; the status once a rule fires."""
+        oracle, norm, f_star = self.oracle, self.norm, self.f_star
         value, grad = oracle.peek(x)
         f, gnorm = float(value), norm(grad)  # norms on the device: no copy of x or grad to the host
         row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star, "grad_norm": gnorm,
-               "dist": None if x_star is None else norm(x - x_star),
-               **oracle.counts(), "time": elapsed + oracle.credit, "cpu_time": cpu + oracle.cpu_credit}
-        trace.append(row)
-        if on_row is not None:
-            on_row(row)
-        if f0 is None:
-            f0 = f
+               "dist": None if self.x_star is None else norm(x - self.x_star), **oracle.counts(),
+               "time": self.clock.wall + oracle.credit, "cpu_time": self.clock.cpu + oracle.cpu_credit}
+        self.trace.append(row)
+        self.x = x
+        if self.on_row is not None:
+            self.on_row(row)
+        self.status, self.reason = self._verdict(row)
+        return self.status
+
+    def _verdict(self, row: dict) -> tuple[str | None, str]:
+        stop, f, gnorm, it, f_star = self.stop, row["f"], row["grad_norm"], row["iter"], self.f_star
+        f0 = self.trace[0]["f"]
         if not (math.isfinite(f) and math.isfinite(gnorm)):
             return "diverged", f"f = {f}, |grad| = {gnorm} at iteration {it}"
         if abs(f) > stop.blowup * (1 + abs(f0)):
@@ -124,24 +212,9 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
             return "converged", f"f - f* = {f - f_star:.3g} <= {stop.tol_f:g}"
         if stop.time_budget is not None and row["time"] >= stop.time_budget:
             return "time_budget", f"time budget {stop.time_budget:g} s spent"
+        if it >= stop.max_iter:
+            return "max_iter", f"stopped after {stop.max_iter} iterations"
         return None, ""
-
-    status, reason = record(0, x)
-    it = 0
-    if status is None:
-        optimizer.start(oracle, x, seed)
-    while status is None and it < stop.max_iter:
-        wall, proc = time.perf_counter(), time.process_time()
-        x = optimizer.step(oracle)
-        backend.synchronize(device)
-        elapsed += time.perf_counter() - wall
-        cpu += time.process_time() - proc
-        it += 1
-        status, reason = record(it, x)
-    if status is None:
-        status, reason = "max_iter", f"stopped after {stop.max_iter} iterations"
-    return Result(status, reason, backend.to_numpy(x).astype(np.float64, copy=False),
-                  trace[-1]["f"], it, trace)
 
 
 def _norm(backend: Backend, like) -> Callable[[Any], float]:

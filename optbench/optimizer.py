@@ -5,9 +5,16 @@ oracle methods it needs in ``needs`` (``"grad"``, ``"hvp"``, ``"hessian"``), and
 ``init(oracle, x0)`` and ``step(oracle) -> x``. Inside, ``self.p`` holds the validated
 hyper-parameters, ``self.xp`` the array namespace and ``self.rng`` a seeded NumPy generator.
 The caller owns stopping rules and the trace; an optimizer only moves.
+
+A library that runs its own loop (``scipy.optimize.minimize`` never hands control back
+between iterations) subclasses :class:`LoopOwningOptimizer` instead and implements
+``run(oracle, x0, callback)``: it calls ``callback(x)`` after every library iteration and
+stops its loop as soon as the callback returns ``True``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,6 +56,31 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.p.items())})"
+
+
+@dataclass
+class LibraryStop:
+    """How a library ended its own loop: its verdict, its message and its own counters.
+
+    ``counts`` holds what the library says it did (e.g. ``{"nit": 12, "nfev": 15}``); the
+    trace's counters come from optbench's oracle, so both are kept where they differ.
+    """
+
+    success: bool
+    message: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class LoopOwningOptimizer(Optimizer):
+    """Base class of optimizers whose library drives its own loop (see the module docstring).
+
+    The clock runs only while the library does: ``solve`` pauses it inside ``callback``, so
+    recording a row and checking the stop rules cost the library nothing.
+    """
+
+    def run(self, oracle: Oracle, x0, callback: Callable[[Any], bool]) -> LibraryStop:
+        """Minimise from ``x0``, calling ``callback(x)`` after each iteration; stop when it says so."""
+        raise NotImplementedError(f"optimizer {self.name!r} does not define run")
 
 
 def require(condition: bool, owner: str, message: str) -> None:
