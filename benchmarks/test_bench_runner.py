@@ -11,7 +11,7 @@ from optbench.executors import LocalExecutor
 from optbench.runner import Progress, drive, run_suite
 from optbench.store import Store
 from optbench.suite import parse_suite
-from optbench.tasks import optimize
+from optbench.tasks.optimize import run as optimize
 from optbench.workers import RowStream
 
 N, ITERATIONS = 10_000, 200

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-BUDGETS = ("iterations", "oracle", "time")
-ORACLE_COUNTS = ("nfev", "ngev", "nhvp", "nhev")
+from .vocabulary import BUDGET_LABELS, KEY_COLUMNS, ORACLE_COUNTS, SUCCESS
+
+BUDGETS = tuple(BUDGET_LABELS)
 # Iterations to a fixed relative accuracy grow like kappa^p on quadratics (textbook rates).
 THEORY_EXPONENTS = {"gd": 1.0, "heavy_ball": 0.5, "nesterov": 0.5, "newton": 0.0}
 EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian")
@@ -37,8 +38,7 @@ def budget_values(frame: pd.DataFrame, budget: str) -> pd.Series:
 
 def convergence_curves(traces: pd.DataFrame, budget: str = "iterations", metric: str = "f_gap") -> pd.DataFrame:
     """Long table of curves: the trace's key columns, ``budget`` (the x value) and ``value``."""
-    keys = [c for c in ("run_id", "cell_id", "objective", "optimizer", "backend", "device", "dtype", "seed",
-                        "repeat") if c in traces.columns]
+    keys = [c for c in KEY_COLUMNS if c in traces.columns]
     out = traces[keys].copy()
     out["budget"] = budget_values(traces, budget)
     out["value"] = traces[metric]
@@ -53,8 +53,7 @@ def targets_reached(traces: pd.DataFrame, targets: Sequence[float] = (1e-2, 1e-4
     ``metric <= t``. Columns: the trace's key columns, ``target``, ``reached`` (bool),
     ``iterations``, ``oracle``, ``time`` (NaN where never reached).
     """
-    keys = [c for c in ("run_id", "cell_id", "objective", "optimizer", "backend", "device", "dtype", "seed",
-                        "repeat") if c in traces.columns]
+    keys = [c for c in KEY_COLUMNS if c in traces.columns]
     rows = []
     for _, trace in traces.groupby(["run_id", "cell_id"], sort=False):
         trace = trace.sort_values("iter")
@@ -320,7 +319,7 @@ def jacobian_crossover(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*keys, "crossover_m", "crossover_ratio", "cheaper_throughout"])
 
 
-def failures(cells: pd.DataFrame, successes: Sequence[str] = ("converged", "ok")) -> pd.DataFrame:
+def failures(cells: pd.DataFrame, successes: Sequence[str] = SUCCESS) -> pd.DataFrame:
     """Every cell whose status is not a success: ``label``, ``task``, ``status``, ``reason``."""
     frame = cells[~cells["status"].isin(successes)]
     return frame[["run_id", "cell_id", "label", "task", "status", "reason"]].reset_index(drop=True)

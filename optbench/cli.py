@@ -205,7 +205,8 @@ def cmd_run(args, registry: Registry) -> int:
 
 def cmd_replay(args, registry: Registry) -> int:
     """Rerun one recorded cell and say whether it reproduces (exit 1 when it does not)."""
-    from .runner import TIMING_DEPENDENT, replay
+    from .runner import replay
+    from .vocabulary import TIMING_DEPENDENT
 
     result = replay(args.out, args.run, args.cell, registry)
     print(f"cell {result.original.id} {result.original.label}")

@@ -15,8 +15,8 @@ import pandas as pd
 
 from . import analysis
 from .errors import OptbenchError, ParameterError
-from .report import SUCCESS
 from .results import Results
+from .vocabulary import ORACLE_COUNTS, SUCCESS
 
 
 class CompareError(OptbenchError):
@@ -75,7 +75,7 @@ TARGET = 1e-6  # relative reduction of f - f* that defines time_to_target
 def _derived(results: Results) -> pd.DataFrame:
     """The cells with ``oracle_calls`` and ``time_to_target`` added where their data allow."""
     cells = results.cells
-    counts = [c for c in ("nfev", "ngev", "nhvp", "nhev") if c in cells]
+    counts = [c for c in ORACLE_COUNTS if c in cells]
     if counts:
         cells = cells.assign(oracle_calls=cells[counts].sum(axis=1, min_count=1))
     traces = results.traces

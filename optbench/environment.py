@@ -9,8 +9,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .registry import Registry
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+from .vocabulary import THREAD_VARIABLES
 
 
 def cpu_model() -> str:

@@ -32,6 +32,19 @@ class CapabilityError(OptbenchError, NotImplementedError):
     """A backend asked for something it does not declare (a method, device, dtype or order)."""
 
 
+class SuiteError(OptbenchError):
+    """A suite file that cannot run: names the file, the key path and what was expected."""
+
+    def __init__(self, file: str, path: str, message: str):
+        self.file, self.path, self.message = file, path, message
+        super().__init__(f"{file}: {path or '(top level)'}: {message}")
+
+
+def key_path(path: str, key: str | int) -> str:
+    """The dotted key path of a suite error: ``objectives[0].params.n``."""
+    return f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
+
+
 def suggest(name: str, available: Iterable[str]) -> str:
     """Return ``"; did you mean ...?"`` for close matches, else the list of what exists."""
     available = sorted(available)

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 
 from .errors import OptbenchError
-from .workers import CellRecord, Slot
+from .store import CellRecord
+from .workers import Slot
 
 EXECUTORS = ("local", "dask")
 

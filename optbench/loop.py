@@ -20,7 +20,6 @@ from .optimizer import LibraryStop, LoopOwningOptimizer, Optimizer
 from .oracle import Oracle
 
 METRICS = ("f", "f_gap", "grad_norm", "dist")
-STATUSES = ("converged", "max_iter", "time_budget", "diverged", "stopped", "crashed", "timeout", "skipped")
 TRACE_COLUMNS = ("iter", "f", "f_gap", "grad_norm", "dist", "nfev", "ngev", "nhvp", "nhev",
                  "time", "cpu_time")
 
@@ -231,4 +230,4 @@ def stop_rules(**given) -> StopRules:
     return StopRules(**{k: v for k, v in given.items() if v is not None})
 
 
-__all__ = ["METRICS", "STATUSES", "TRACE_COLUMNS", "Result", "StopRules", "solve", "stop_rules"]
+__all__ = ["METRICS", "TRACE_COLUMNS", "Result", "StopRules", "solve", "stop_rules"]

@@ -9,115 +9,22 @@ from __future__ import annotations
 import base64
 import html
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import analysis, plots
+from . import analysis
 from .errors import OptbenchError
 from .results import Results, load
 from .store import Store, store_path
+from .tasks import TASKS, Figure
+from .tasks.base import short_value
+from .vocabulary import BUDGET_LABELS, SUCCESS
 
 FORMATS = ("html", "md", "csv")
-BUDGET_LABELS = {"iterations": "iterations", "oracle": "oracle calls (f + gradient + HVP + Hessian)",
-                 "time": "optimizer time (s)"}
-SUCCESS = ("converged", "ok")  # statuses that are not failures: optimize cells, measurement cells
-
-
-# ---- labels -------------------------------------------------------------------------------
-def _value(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def problem_labels(cells: pd.DataFrame) -> pd.Series:
-    """``objective(p=v,...)`` per cell, with only the parameters that vary for that objective in the run."""
-    params = [c for c in cells.columns if c.startswith("objective.")]
-    varying = [c for c in params if (cells.groupby("objective")[c].nunique() > 1).any()]
-
-    def label(row) -> str:
-        given = [f"{c.split('.', 1)[1]}={_value(row[c])}" for c in varying if pd.notna(row[c])]
-        return f"{row['objective']}({','.join(given)})" if given else str(row["objective"])
-
-    return cells.apply(label, axis=1) if len(cells) else pd.Series(dtype=str)
-
-
-def method_labels(cells: pd.DataFrame) -> pd.Series:
-    """The solver's label (``analysis.solver_labels``), plus backend, device and dtype where they vary."""
-    label = analysis.solver_labels(cells)
-    for column in ("backend", "device", "dtype"):
-        if cells[column].nunique() > 1:
-            label = label + " " + cells[column].astype(str)
-    return label
-
-
-def _task(cells: pd.DataFrame, task: str) -> pd.DataFrame:
-    return cells[cells["task"] == task] if len(cells) and "task" in cells else cells.iloc[0:0]
 
 
 # ---- tables -------------------------------------------------------------------------------
-def convergence_table(results: Results, budget: str) -> pd.DataFrame:
-    """One row per recorded iteration: problem, method, seed, cell, budget spent, f - f*, |grad f|."""
-    cells = _task(results.cells, "optimize")
-    if not len(cells) or not len(results.traces):
-        return pd.DataFrame()
-    cells = cells.assign(problem=problem_labels(cells), method=method_labels(cells))
-    cells = cells.sort_values([c for c in cells.columns if c == "objective" or c.startswith("objective.")])
-    rows = cells[["cell_id", "problem", "method"]].merge(results.traces, on="cell_id")  # panels in problem order
-    rows = rows.assign(budget=analysis.budget_values(rows, budget))
-    for metric in ("f_gap", "grad_norm"):
-        if metric not in rows:
-            rows[metric] = np.nan
-    return rows[["problem", "method", "seed", "cell_id", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
-
-
-def kappa_tables(results: Results) -> dict[str, pd.DataFrame]:
-    """Iterations to tolerance against kappa per cell, and the fitted exponents beside theory."""
-    cells = _task(results.cells, "optimize")
-    if not len(cells) or "objective.cond" not in cells:
-        return {}
-    fits = analysis.kappa_exponents(cells)
-    if not fits["exponent"].notna().any():
-        return {}
-    points = analysis.conditioning_table(cells)
-    points = points[["optimizer", "objective", "objective.n", "kappa", "iterations", "status", "cell_id"]]
-    return {"kappa": points, "kappa_fit": fits}
-
-
-def profile_tables(results: Results, budget: str) -> dict[str, pd.DataFrame]:
-    """Dolan-Moré and Moré-Wild profiles over the run's problems, when it compares two solvers or more."""
-    cells = _task(results.cells, "optimize")
-    if not len(cells) or not len(results.traces) or analysis.solver_labels(cells).nunique() < 2:
-        return {}
-    costs = analysis.problem_costs(cells, results.traces, budget)
-    return {"performance_profile": analysis.performance_profile(costs),
-            "data_profile": analysis.data_profile(costs, per_dimension=budget == "oracle")}
-
-
-def _series(table: pd.DataFrame) -> pd.DataFrame:
-    return table.assign(series=table["backend"] + " " + table["device"] + " " + table["dtype"]).reset_index(drop=True)
-
-
-def throughput_tables(results: Results) -> dict[str, pd.DataFrame]:
-    """Evaluation rates, gradient/function cost ratios, bandwidth against the probe, Jacobian modes."""
-    cells = _task(results.cells, "throughput")
-    if not len(cells) or "measure" not in cells:
-        return {}
-    rates = analysis.throughput_table(cells)
-    bandwidth = analysis.bandwidth_table(cells)
-    out = {"throughput": _series(rates[rates["status"] == "ok"]), "cost_ratio": analysis.cost_ratios(cells),
-           "bandwidth": _series(bandwidth[bandwidth["probe_gbps"].notna()])}
-    if (cells["measure"] == "jacobian").any():
-        jacobians = analysis.jacobian_table(cells)
-        out |= {"jacobian": jacobians[jacobians["status"] == "ok"].reset_index(drop=True),
-                "jacobian_crossover": analysis.jacobian_crossover(cells)}
-    return out
-
-
 def status_table(results: Results) -> pd.DataFrame:
     """How many cells ended with each status."""
     if not len(results.cells):
@@ -138,7 +45,7 @@ def environment_table(results: Results) -> pd.DataFrame:
         rows["duration (s)"] = round(run["finished"] - run["started"], 1)
     rows.update({key: run[key] for key in ("jobs", "executor") if key in run and pd.notna(run[key])})
     rows.update({key[len("env."):]: value for key, value in run.items() if key.startswith("env.") and pd.notna(value)})
-    return pd.DataFrame({"key": list(rows), "value": [_value(v) for v in rows.values()]})
+    return pd.DataFrame({"key": list(rows), "value": [short_value(v) for v in rows.values()]})
 
 
 def tables(results: Results, budget: str = "iterations") -> dict[str, pd.DataFrame]:
@@ -153,58 +60,18 @@ def tables(results: Results, budget: str = "iterations") -> dict[str, pd.DataFra
     if budget not in BUDGET_LABELS:
         raise OptbenchError(f"unknown budget axis {budget!r}; use {', '.join(BUDGET_LABELS)}")
     cells = results.cells
-    out = {"status": status_table(results),
-           "convergence": convergence_table(results, budget),
-           **kappa_tables(results),
-           **throughput_tables(results),
-           **profile_tables(results, budget),
-           "failures": analysis.failures(cells, SUCCESS).drop(columns="run_id") if len(cells) else pd.DataFrame(),
-           "environment": environment_table(results)}
+    out = {"status": status_table(results)}
+    for task in TASKS.values():
+        mine = cells[cells["task"] == task.name] if len(cells) and "task" in cells else cells.iloc[0:0]
+        if len(mine):
+            out |= task.tables(Results(results.runs, mine, results.traces), budget)
+    out |= {"failures": analysis.failures(cells, SUCCESS).drop(columns="run_id") if len(cells) else pd.DataFrame(),
+            "environment": environment_table(results)}
     return {name: frame for name, frame in out.items() if len(frame)}
 
 
 # ---- sections -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Figure:
-    """A figure of the report: its id, title, caption and how it is drawn from the tables."""
-
-    id: str
-    title: str
-    caption: str
-    needs: tuple[str, ...]
-    draw: Callable[[dict, str], bytes]
-    numbers: str | None = None  # a table printed under the figure
-
-
-NO_CROSSOVER = pd.DataFrame(columns=["backend", "device", "dtype", "n", "crossover_m"])
-FIGURES = (
-    Figure("convergence", "Convergence", "f - f* (or the gradient norm where f* is unknown) against the budget; "
-           "one line per cell, one colour per method.", ("convergence",),
-           lambda t, budget: plots.convergence(t["convergence"], BUDGET_LABELS[budget])),
-    Figure("kappa", "Sensitivity to conditioning", "Iterations to tolerance against the condition number, "
-           "log-log; lines are least-squares fits for kappa >= 10, their slopes beside theory "
-           "(gradient descent 1, heavy ball and Nesterov 0.5, Newton 0).", ("kappa", "kappa_fit"),
-           lambda t, budget: plots.kappa(t["kappa"], t["kappa_fit"]), numbers="kappa_fit"),
-    Figure("throughput", "Throughput", "Evaluations per second against problem size n, per backend, device "
-           "and dtype (cells that ran); under it, the cost of a gradient over the cost of a function value.",
-           ("throughput",), lambda t, budget: plots.throughput(t["throughput"]), numbers="cost_ratio"),
-    Figure("bandwidth", "Memory bandwidth", "Bytes an evaluation must move (read x, write the result) per "
-           "second, against the copy bandwidth measured by the probe in the same run (dashed): the "
-           "machine's physical limit.", ("bandwidth",), lambda t, budget: plots.bandwidth(t["bandwidth"])),
-    Figure("jacobian", "Jacobians: forward against reverse mode", "Seconds per full Jacobian of "
-           "tanh(W x), R^n -> R^m: forward mode costs n JVPs, reverse mode m VJPs; the dotted line is "
-           "the crossover.", ("jacobian",),
-           lambda t, budget: plots.jacobian(t["jacobian"], t.get("jacobian_crossover", NO_CROSSOVER)),
-           numbers="jacobian_crossover"),
-    Figure("performance-profile", "Performance profile (Dolan-Moré)", "Fraction of problems each solver "
-           "solves within tau times the best solver's budget.", ("performance_profile",),
-           lambda t, budget: plots.profile(t["performance_profile"], "tau",
-                                           f"tau (budget / best budget; {BUDGET_LABELS[budget]})", log_x=True)),
-    Figure("data-profile", "Data profile (Moré-Wild)", "Fraction of problems each solver solves within a "
-           "budget (oracle calls are divided by n + 1).", ("data_profile",),
-           lambda t, budget: plots.profile(t["data_profile"], "alpha", BUDGET_LABELS[budget]
-                                           + (" / (n + 1)" if budget == "oracle" else ""), log_x=False)),
-)
+FIGURES: tuple[Figure, ...] = tuple(figure for task in TASKS.values() for figure in task.figures)
 TABLES = (("failures", "Cells that did not succeed"), ("environment", "Environment"))
 
 
@@ -283,7 +150,7 @@ def to_html(results: Results, budget: str = "iterations") -> str:
 def markdown_table(frame: pd.DataFrame) -> str:
     """A pipe table; cells are HTML-escaped, since Markdown renders raw HTML."""
     def cell(value) -> str:
-        return html.escape("" if pd.isna(value) else _value(value)).replace("|", "\\|").replace("\n", " ")
+        return html.escape("" if pd.isna(value) else short_value(value)).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(cell(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
@@ -329,12 +196,7 @@ def resolve_run(path: str | Path, run: str) -> str:
     """``run`` itself, or for ``latest`` the run of the store that started last."""
     store = Store(path, create=False)
     try:
-        if run != "latest":
-            return store.run(run)["run_id"]
-        row = store.db.execute("SELECT run_id FROM runs ORDER BY started DESC LIMIT 1").fetchone()
-        if row is None:
-            raise OptbenchError(f"the store {str(store.path)!r} has no runs yet")
-        return row[0]
+        return store.latest_run() if run == "latest" else store.run(run)["run_id"]
     finally:
         store.close()
 

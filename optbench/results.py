@@ -7,17 +7,14 @@ recorded iteration, with the cell's identifying columns repeated so it plots dir
 """
 from __future__ import annotations
 
-import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import OptbenchError
-from .store import Store, store_path
-
-KEY_COLUMNS = ("run_id", "cell_id", "objective", "optimizer", "backend", "device", "dtype", "seed", "repeat")
+from .store import RUN_COLUMNS, Store, store_path
+from .vocabulary import KEY_COLUMNS
 
 
 @dataclass
@@ -51,29 +48,24 @@ def load(path: str | Path, run: str | None = None) -> Results:
     try:
         if run is not None:
             store.run(run)  # an unknown run is an error naming the ones there are
-        where, args = ("WHERE run_id = ?", (run,)) if run is not None else ("", ())
-        return Results(_runs(store.db, where, args), *_cells_and_traces(store.db, where, args))
+        return Results(_runs(store.runs(run)), *_cells_and_traces(store, run))
     finally:
         store.close()
 
 
-def _runs(db: sqlite3.Connection, where: str, args: tuple) -> pd.DataFrame:
-    frame = pd.read_sql_query(f"SELECT * FROM runs {where} ORDER BY started", db, params=args)
-    env = pd.json_normalize([json.loads(e) for e in frame.pop("environment")], sep=".").add_prefix("env.")
-    options = pd.json_normalize([json.loads(o) for o in frame.pop("options")], sep=".")
-    frame = frame.drop(columns=["suite_text"])
+def _runs(runs: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame([{k: v for k, v in run.items() if k not in ("options", "environment", "suite_text")}
+                          for run in runs], columns=RUN_COLUMNS)
+    env = pd.json_normalize([run["environment"] for run in runs], sep=".").add_prefix("env.")
+    options = pd.json_normalize([run["options"] for run in runs], sep=".")
     return pd.concat([frame, options, env], axis=1)
 
 
-def _cells_and_traces(db: sqlite3.Connection, where: str, args: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = db.execute(f"SELECT run_id, cell_id, label, config, status, reason, metrics, started, finished "
-                      f"FROM cells {where} ORDER BY run_id, finished", args).fetchall()
-    cells = pd.DataFrame([{"run_id": r[0], "cell_id": r[1], "label": r[2], "status": r[4], "reason": r[5],
-                           **flatten_config(json.loads(r[3])), **json.loads(r[6]), "started": r[7],
-                           "finished": r[8]} for r in rows])
-    trace_rows = db.execute(f"SELECT run_id, cell_id, row FROM traces {where} ORDER BY run_id, cell_id, seq",
-                            args).fetchall()
-    traces = pd.DataFrame([{"run_id": r[0], "cell_id": r[1], **json.loads(r[2])} for r in trace_rows])
+def _cells_and_traces(store: Store, run: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cells = pd.DataFrame([{"run_id": run_id, "cell_id": r.id, "label": r.label, "status": r.status,
+                           "reason": r.reason, **flatten_config(r.config), **r.metrics, "started": r.started,
+                           "finished": r.finished} for run_id, r in store.cells(run)])
+    traces = pd.DataFrame([{"run_id": run_id, "cell_id": cell, **row} for run_id, cell, row in store.traces(run)])
     if len(traces) and len(cells):
         keys = [k for k in KEY_COLUMNS if k in cells.columns]
         traces = cells[keys].merge(traces, on=["run_id", "cell_id"], how="right")

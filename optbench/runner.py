@@ -18,13 +18,9 @@ from . import environment
 from .errors import OptbenchError
 from .executors import LocalExecutor, make_executor
 from .registry import load_registry
-from .store import Store
+from .store import CellRecord, Store
 from .suite import Suite, SuiteError, parse_suite
-from .workers import CellRecord
-
-FAILED = ("crashed", "timeout")
-TIMING_DEPENDENT = ("timeout", "time_budget")
-TIMING_COLUMNS = ("time", "cpu_time")
+from .vocabulary import FAILED, TIMING_COLUMNS
 
 
 @dataclass

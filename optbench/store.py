@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import OptbenchError, suggest
-from .workers import CellRecord
 
 FILENAME = "optbench.sqlite"
 FORMAT = "optbench-results"
 VERSION = 1
 _SQLITE_HEADER = b"SQLite format 3\x00"
+RUN_COLUMNS = ("run_id", "suite_name", "suite_path", "suite_hash", "cells_total", "status", "started", "finished")
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,6 +35,21 @@ CREATE TABLE traces (
     run_id TEXT NOT NULL, cell_id TEXT NOT NULL, seq INTEGER NOT NULL, row TEXT NOT NULL,
     PRIMARY KEY (run_id, cell_id, seq));
 """
+
+
+@dataclass
+class CellRecord:
+    """A finished cell as the store keeps it."""
+
+    id: str
+    label: str
+    config: dict
+    status: str
+    reason: str
+    metrics: dict = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
+    started: float | None = None
+    finished: float | None = None
 
 
 class StoreError(OptbenchError):
@@ -127,6 +143,36 @@ class Store:
             self.db.executemany("INSERT INTO traces VALUES (?, ?, ?, ?)",
                                 ((run_id, record.id, seq, json.dumps(row)) for seq, row in enumerate(record.rows)))
 
+    def latest_run(self) -> str:
+        """The id of the run that started last."""
+        row = self.db.execute("SELECT run_id FROM runs ORDER BY started DESC LIMIT 1").fetchone()
+        if row is None:
+            raise StoreError(f"the store {str(self.path)!r} has no runs yet")
+        return row[0]
+
+    def runs(self, run_id: str | None = None) -> list[dict]:
+        """Every run's row (or ``run_id``'s), oldest first, ``options`` and ``environment`` decoded."""
+        where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        cursor = self.db.execute(f"SELECT * FROM runs {where} ORDER BY started", args)
+        names = [c[0] for c in cursor.description]
+        out = [dict(zip(names, row)) for row in cursor]
+        for run in out:
+            run["options"], run["environment"] = json.loads(run["options"]), json.loads(run["environment"])
+        return out
+
+    def cells(self, run_id: str | None = None) -> list[tuple[str, CellRecord]]:
+        """(run id, cell) of the stored cells (of ``run_id``), in the order they finished, without traces."""
+        where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        rows = self.db.execute(f"SELECT run_id, cell_id, label, config, status, reason, metrics, started, finished "
+                               f"FROM cells {where} ORDER BY run_id, finished", args)
+        return [(row[0], _record(*row[1:])) for row in rows]
+
+    def traces(self, run_id: str | None = None) -> list[tuple[str, str, dict]]:
+        """(run id, cell id, row) of every stored trace row (of ``run_id``), in cell order."""
+        where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        rows = self.db.execute(f"SELECT run_id, cell_id, row FROM traces {where} ORDER BY run_id, cell_id, seq", args)
+        return [(run, cell, json.loads(row)) for run, cell, row in rows]
+
     def cell(self, run_id: str, prefix: str) -> CellRecord:
         """The stored cell of ``run_id`` whose id starts with ``prefix`` (exactly one)."""
         self.run(run_id)
@@ -135,8 +181,12 @@ class Store:
         if len(rows) != 1:
             what = "no cell" if not rows else f"{len(rows)} cells"
             raise StoreError(f"{what} of run {run_id!r} has an id starting with {prefix!r}")
-        cell_id, label, config, status, reason, metrics, started, finished = rows[0]
-        trace = [json.loads(r[0]) for r in self.db.execute(
-            "SELECT row FROM traces WHERE run_id = ? AND cell_id = ? ORDER BY seq", (run_id, cell_id))]
-        return CellRecord(cell_id, label, json.loads(config), status, reason, json.loads(metrics), trace,
-                          started, finished)
+        record = _record(*rows[0])
+        record.rows = [json.loads(r[0]) for r in self.db.execute(
+            "SELECT row FROM traces WHERE run_id = ? AND cell_id = ? ORDER BY seq", (run_id, record.id))]
+        return record
+
+
+def _record(cell_id, label, config, status, reason, metrics, started, finished) -> CellRecord:
+    """A stored cell row as a record (its trace not read)."""
+    return CellRecord(cell_id, label, json.loads(config), status, reason, json.loads(metrics), [], started, finished)

@@ -19,33 +19,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
+from .store import CellRecord
 from .tasks import run_cell
+from .vocabulary import thread_env
 
 STARTUP_GRACE = 120.0  # seconds a new worker may take to import the plugins
 FLUSH_EVERY = 0.02  # seconds between trace batches
-
-
-@dataclass
-class CellRecord:
-    """A finished cell as the store keeps it."""
-
-    id: str
-    label: str
-    config: dict
-    status: str
-    reason: str
-    metrics: dict = field(default_factory=dict)
-    rows: list[dict] = field(default_factory=list)
-    started: float | None = None
-    finished: float | None = None
-
-
-def thread_env(threads: int) -> dict[str, str]:
-    """Environment variables that fix the OpenMP/BLAS thread pools of a new process."""
-    return {var: str(threads) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 # ---- inside the worker process ----------------------------------------------------------------

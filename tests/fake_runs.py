@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from optbench.store import Store
 from optbench.suite import cell_id
-from optbench.workers import CellRecord
+from optbench.store import CellRecord
 
 STOP = {"max_iter": 100, "tol_grad": 1e-6, "blowup": 1e12}
 

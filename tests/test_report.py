@@ -15,8 +15,9 @@ from optbench.cli import main
 from optbench.errors import OptbenchError
 from optbench.report import tables, to_html, write_report
 
-FIGURE_IDS = ("fig-convergence", "fig-kappa", "fig-throughput", "fig-bandwidth", "fig-jacobian",
-              "fig-performance-profile", "fig-data-profile")
+# grouped by task, in the order of optbench.tasks.TASKS: optimize, then throughput
+FIGURE_IDS = ("fig-convergence", "fig-kappa", "fig-performance-profile", "fig-data-profile",
+              "fig-throughput", "fig-bandwidth", "fig-jacobian")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

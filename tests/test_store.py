@@ -8,7 +8,7 @@ import pytest
 import optbench.results
 from optbench.store import Store, StoreError
 from optbench.suite import parse_suite
-from optbench.workers import CellRecord
+from optbench.store import CellRecord
 
 SUITE = """
 name = "store"

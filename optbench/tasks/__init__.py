@@ -1,0 +1,28 @@
+"""The tasks a suite can run, by name, and the call a worker makes to run one cell.
+
+Each task lives in one module of this package (see :class:`~optbench.tasks.base.Task`): its
+suite keys, grid expansion, what a cell does, and its report tables and figures. Adding a task
+is a new module and one line in :data:`TASKS` (and the name in the schema's ``task`` enum).
+"""
+from __future__ import annotations
+
+from ..errors import CapabilityError
+from ..vocabulary import describe
+from . import optimize, throughput
+from .base import Emit, Figure, Outcome, Task
+from .throughput import cuda_available
+
+TASKS: dict[str, Task] = {task.name: task for task in (optimize.TASK, throughput.TASK)}
+
+
+def run_cell(config: dict, emit: Emit) -> Outcome:
+    """Run one cell's task; exceptions become ``skipped`` or ``crashed`` outcomes."""
+    try:
+        return TASKS[config["task"]].run(config, emit)
+    except CapabilityError as exc:
+        return Outcome("skipped", str(exc))
+    except Exception as exc:  # the cell's failure is a result; the worker goes on
+        return Outcome("crashed", describe(exc))
+
+
+__all__ = ["TASKS", "Emit", "Figure", "Outcome", "Task", "cuda_available", "run_cell"]

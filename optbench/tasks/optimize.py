@@ -1,0 +1,209 @@
+"""The ``optimize`` task: run an optimizer on an objective from a start, record its trace.
+
+Keys: ``optimizers``, ``seeds``, ``stop``, ``metrics``, ``trace_every`` (and an objective's
+``x0``). One cell per objective point x start x optimizer point x backend x device x dtype x
+seed x repeat. The report shows convergence curves, sensitivity to conditioning and, when two
+solvers or more ran, Dolan-Moré and Moré-Wild profiles.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ..errors import ParameterError, SuiteError, suggest
+from ..grid import Cell, axes, cell_id, format_params, lookup, matching_rules, points
+from ..vocabulary import BUDGET_COLUMNS, BUDGET_LABELS
+from .base import Emit, Figure, Outcome, Task, short_value
+
+KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every")
+
+
+# ---- the grid -----------------------------------------------------------------------------------
+def optimizer_grid(file: str, i: int, entry: dict, registry) -> tuple[str, list[tuple[dict, dict]]]:
+    """The optimizer's name and its grid points; each point is built once to run its own checks."""
+    spec = lookup(file, f"optimizers[{i}].name", registry, "optimizers", entry["name"])
+    owner = f"optimizer {spec.name!r}"
+
+    def coerce(key: str, value: Any) -> Any:
+        if key not in spec.cls.params:
+            raise ParameterError(f"{owner}: unknown parameter {key!r}{suggest(key, spec.cls.params)}")
+        return spec.cls.params[key].coerce(owner, key, value)
+
+    grid = []
+    for given in points(axes(file, f"optimizers[{i}].params", entry.get("params", {}), coerce)):
+        try:
+            grid.append((given, dict(spec.cls(**given).p)))
+        except ParameterError as exc:
+            raise SuiteError(file, f"optimizers[{i}].params", f"{exc} (at {format_params(given)})") from None
+    return spec.name, grid
+
+
+def names(data: dict) -> dict[str, list]:
+    """What an ``exclude`` rule may match beyond the common keys: the optimizers."""
+    return {"optimizer": [o["name"] for o in data["optimizers"]]}
+
+
+def expand(data: dict, objectives: list, file: str, registry):
+    """Yield the cells of the grid, in file order, minus the excluded combinations."""
+    optimizers = [optimizer_grid(file, i, entry, registry) for i, entry in enumerate(data["optimizers"])]
+    excludes = data.get("exclude", [])
+    fixed = {"stop": data["stop"], "threads": data["threads"], "metrics": data["metrics"],
+             "trace_every": data["trace_every"], "timeout": data["timeout"]}
+    for (obj, obj_points, starts), (opt, opt_points), backend, device, dtype in itertools.product(
+            objectives, optimizers, data["backends"], data["devices"], data["dtypes"]):
+        where = {"objective": obj, "optimizer": opt, "backend": backend, "device": device, "dtype": dtype}
+        if matching_rules(excludes, where):
+            continue
+        for (obj_given, obj_params), x0, (opt_given, opt_params), seed, repeat in itertools.product(
+                obj_points, starts, opt_points, data["seeds"], range(data["repeats"])):
+            config = {"task": data["task"], "objective": {"name": obj, "params": obj_params},
+                      "optimizer": {"name": opt, "params": opt_params}, "backend": backend,
+                      "device": device, "dtype": dtype, "seed": seed, "repeat": repeat, **fixed}
+            shown = obj_given
+            if x0 is not None:  # only when given, so suites without starting points keep their cell ids
+                config["x0"] = x0
+                shown = {**obj_given, "x0": x0}
+            label = (f"{obj}({format_params(shown)})/{opt}({format_params(opt_given)})/{backend}/{device}/{dtype}"
+                     f"/seed={seed}" + (f"/rep={repeat}" if data["repeats"] > 1 else ""))
+            yield Cell(cell_id(config), label, config)
+
+
+# ---- one cell (inside a worker) -------------------------------------------------------------------
+def run(config: dict, emit: Emit) -> Outcome:
+    """Run ``optbench.solve`` on the cell's objective, optimizer and backend."""
+    from ..loop import StopRules, solve
+    from ..registry import load_registry
+
+    registry = load_registry()
+    objective = registry.objective(config["objective"]["name"], **config["objective"]["params"])
+    optimizer = registry.optimizer(config["optimizer"]["name"], **config["optimizer"]["params"])
+    backend = registry.backend(config["backend"])
+    keep = (*BUDGET_COLUMNS, *config["metrics"])
+    every = config["trace_every"]
+    held: list[dict] = []  # the latest row not yet emitted, so the last iteration is always kept
+
+    def on_row(row: dict) -> None:
+        row = {key: row[key] for key in keep}
+        held[:] = [] if row["iter"] % every == 0 else [row]
+        if not held:
+            emit(row)
+
+    result = solve(objective, optimizer, backend, x0=config.get("x0"), seed=config["seed"], dtype=config["dtype"],
+                   device=config["device"], stop=StopRules(**config["stop"]), on_row=on_row,
+                   metrics=config["metrics"])
+    for row in held:
+        emit(row)
+    last = result.trace[-1]
+    return Outcome(result.status, result.reason, {
+        "iterations": result.iterations, "f_final": result.f, "grad_norm_final": last["grad_norm"],
+        "f_gap_final": last["f_gap"], "dist_final": last["dist"], "solve_time": last["time"],
+        "solve_cpu_time": last["cpu_time"], "nfev": last["nfev"], "ngev": last["ngev"],
+        "nhvp": last["nhvp"], "nhev": last["nhev"],
+        **{f"library_{key}": value for key, value in result.library.items()}})
+
+
+# ---- the report's tables --------------------------------------------------------------------------
+def problem_labels(cells):
+    """``objective(p=v,...)`` per cell, with only the parameters that vary for that objective in the run."""
+    import pandas as pd
+
+    params = [c for c in cells.columns if c.startswith("objective.")]
+    varying = [c for c in params if (cells.groupby("objective")[c].nunique() > 1).any()]
+
+    def label(row) -> str:
+        given = [f"{c.split('.', 1)[1]}={short_value(row[c])}" for c in varying if pd.notna(row[c])]
+        return f"{row['objective']}({','.join(given)})" if given else str(row["objective"])
+
+    return cells.apply(label, axis=1) if len(cells) else pd.Series(dtype=str)
+
+
+def method_labels(cells):
+    """The solver's label (``analysis.solver_labels``), plus backend, device and dtype where they vary."""
+    from .. import analysis
+
+    label = analysis.solver_labels(cells)
+    for column in ("backend", "device", "dtype"):
+        if cells[column].nunique() > 1:
+            label = label + " " + cells[column].astype(str)
+    return label
+
+
+def convergence_table(results, budget: str):
+    """One row per recorded iteration: problem, method, seed, cell, budget spent, f - f*, |grad f|."""
+    import numpy as np
+    import pandas as pd
+
+    from .. import analysis
+
+    cells = results.cells
+    if not len(results.traces):
+        return pd.DataFrame()
+    cells = cells.assign(problem=problem_labels(cells), method=method_labels(cells))
+    cells = cells.sort_values([c for c in cells.columns if c == "objective" or c.startswith("objective.")])
+    rows = cells[["cell_id", "problem", "method"]].merge(results.traces, on="cell_id")  # panels in problem order
+    rows = rows.assign(budget=analysis.budget_values(rows, budget))
+    for metric in ("f_gap", "grad_norm"):
+        if metric not in rows:
+            rows[metric] = np.nan
+    return rows[["problem", "method", "seed", "cell_id", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
+
+
+def kappa_tables(results) -> dict:
+    """Iterations to tolerance against kappa per cell, and the fitted exponents beside theory."""
+    from .. import analysis
+
+    cells = results.cells
+    if "objective.cond" not in cells:
+        return {}
+    fits = analysis.kappa_exponents(cells)
+    if not fits["exponent"].notna().any():
+        return {}
+    found = analysis.conditioning_table(cells)
+    found = found[["optimizer", "objective", "objective.n", "kappa", "iterations", "status", "cell_id"]]
+    return {"kappa": found, "kappa_fit": fits}
+
+
+def profile_tables(results, budget: str) -> dict:
+    """Dolan-Moré and Moré-Wild profiles over the run's problems, when it compares two solvers or more."""
+    from .. import analysis
+
+    cells = results.cells
+    if not len(results.traces) or analysis.solver_labels(cells).nunique() < 2:
+        return {}
+    costs = analysis.problem_costs(cells, results.traces, budget)
+    return {"performance_profile": analysis.performance_profile(costs),
+            "data_profile": analysis.data_profile(costs, per_dimension=budget == "oracle")}
+
+
+def tables(results, budget: str) -> dict:
+    """The report's tables of a run's optimize cells, by name."""
+    return {"convergence": convergence_table(results, budget), **kappa_tables(results),
+            **profile_tables(results, budget)}
+
+
+# ---- the report's figures -------------------------------------------------------------------------
+def _plots():
+    from .. import plots
+
+    return plots
+
+
+FIGURES = (
+    Figure("convergence", "Convergence", "f - f* (or the gradient norm where f* is unknown) against the budget; "
+           "one line per cell, one colour per method.", ("convergence",),
+           lambda t, budget: _plots().convergence(t["convergence"], BUDGET_LABELS[budget])),
+    Figure("kappa", "Sensitivity to conditioning", "Iterations to tolerance against the condition number, "
+           "log-log; lines are least-squares fits for kappa >= 10, their slopes beside theory "
+           "(gradient descent 1, heavy ball and Nesterov 0.5, Newton 0).", ("kappa", "kappa_fit"),
+           lambda t, budget: _plots().kappa(t["kappa"], t["kappa_fit"]), numbers="kappa_fit"),
+    Figure("performance-profile", "Performance profile (Dolan-Moré)", "Fraction of problems each solver "
+           "solves within tau times the best solver's budget.", ("performance_profile",),
+           lambda t, budget: _plots().profile(t["performance_profile"], "tau",
+                                              f"tau (budget / best budget; {BUDGET_LABELS[budget]})", log_x=True)),
+    Figure("data-profile", "Data profile (Moré-Wild)", "Fraction of problems each solver solves within a "
+           "budget (oracle calls are divided by n + 1).", ("data_profile",),
+           lambda t, budget: _plots().profile(t["data_profile"], "alpha", BUDGET_LABELS[budget]
+                                              + (" / (n + 1)" if budget == "oracle" else ""), log_x=False)),
+)
+
+TASK = Task("optimize", ("optimizers",), KEYS, ("x0",), names, expand, run, tables, FIGURES)
