@@ -61,18 +61,48 @@ def colours(names) -> dict:
 
 
 # ---- convergence --------------------------------------------------------------------------
-def convergence(table: pd.DataFrame, budget_label: str) -> bytes:
-    """f - f* (or the gradient norm where f* is unknown) against the budget, a panel per problem."""
-    problems = list(dict.fromkeys(table["problem"]))[:MAX_PANELS]
+def resolution(values: np.ndarray, dtype: str) -> float:
+    """The smallest value of a curve its dtype resolves: eps x max(1, the value at x0).
+
+    f - f* and |grad f| below that are rounding (or exactly 0), which a log axis cannot show.
+    """
+    start = abs(values[0]) if np.isfinite(values[0]) else 1.0
+    return float(np.finfo(dtype).eps) * max(1.0, start)
+
+
+def convergence(table: pd.DataFrame, budget_label: str, solved_at: str = "{:g}") -> bytes:
+    """f - f* (or the gradient norm where f* is unknown) against the budget, a panel per problem.
+
+    Every problem of ``table`` has a finite value to draw (:func:`optbench.report.convergence_table`
+    keeps those rows only). A curve that reaches its :func:`resolution` (0 included) ends on that floor, drawn dotted,
+    with a triangle where it first got there; each panel lists, per method, the budget
+    (``solved_at`` formats it) at which that happened. A cell with one point is drawn as a dot.
+    """
+    measures = {problem: "f_gap" if np.isfinite(rows["f_gap"].to_numpy(dtype=float)).any() else "grad_norm"
+                for problem, rows in table.groupby("problem", sort=False)}
+    problems = list(measures)[:MAX_PANELS]
     figure, axes = panels(len(problems))
     colour = colours(table["method"])
     for ax, problem in zip(axes, problems):
-        rows = table[table["problem"] == problem]
-        measure = "f_gap" if rows["f_gap"].notna().all() else "grad_norm"
+        rows, measure = table[table["problem"] == problem], measures[problem]
+        solved: dict[str, list[float]] = {}
         for (method, _), cell in rows.groupby(["method", "cell_id"], sort=False):
-            values = cell[measure].to_numpy(dtype=float)
-            ax.plot(cell["budget"], np.where(values > 0, values, np.nan), color=colour[method],
-                    label=plain(method), linewidth=1.2)
+            values, budget = cell[measure].to_numpy(dtype=float), cell["budget"].to_numpy(dtype=float)
+            floor = resolution(values, cell["dtype"].iloc[0])
+            reached = np.flatnonzero(values <= floor)
+            end = reached[0] + 1 if reached.size else len(values)
+            shown = np.where(np.isfinite(values[:end]), np.maximum(values[:end], floor), np.nan)
+            ax.plot(budget[:end], shown, color=colour[method], label=plain(method), linewidth=1.2,
+                    marker="o" if np.isfinite(shown).sum() == 1 and not reached.size else None, markersize=3)
+            if reached.size:
+                ax.plot(budget[end - 1:], np.full(len(budget) - end + 1, floor), color=colour[method], linestyle=":")
+                ax.plot(budget[end - 1], floor, "v", color=colour[method], markersize=6)
+                solved.setdefault(method, []).append(budget[end - 1])
+        for line, (method, budgets) in enumerate(solved.items()):
+            first, last = min(budgets), max(budgets)
+            when = solved_at.format(first) + ("" if first == last else " to " + solved_at.format(last))
+            ax.annotate(f"{plain(method)}: solved at {when}", (0.98, 0.97 - 0.08 * line), xycoords="axes fraction",
+                        ha="right", va="top", fontsize="x-small", color=colour[method])
         ax.set_yscale("log")
         ax.set_title(plain(problem), fontsize="medium")
         ax.set_xlabel(budget_label)

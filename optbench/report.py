@@ -75,6 +75,21 @@ FIGURES: tuple[Figure, ...] = tuple(figure for task in TASKS.values() for figure
 TABLES = (("failures", "Cells that did not succeed"), ("environment", "Environment"))
 
 
+# What the printed tables' columns mean, in words, in the order printed; a figure's table
+# carries its own (Figure.headings). Columns not listed (ids) stay in tables() and the CSV.
+HEADINGS = {"status": {"status": "status", "cells": "cells"},
+            "failures": {"label": "cell", "task": "task", "status": "status", "reason": "reason"},
+            "environment": {"key": "setting", "value": "value"},
+            **{figure.numbers: figure.headings for figure in FIGURES if figure.numbers}}
+
+
+def for_people(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table ``name`` as printed: its columns named in words, those without any value dropped."""
+    headings = HEADINGS[name]
+    shown = [column for column in headings if column in frame and frame[column].notna().any()]
+    return frame[shown].rename(columns=headings)
+
+
 def figures(found: dict[str, pd.DataFrame], budget: str) -> list[tuple[Figure, bytes]]:
     """The figures whose tables have data, drawn as PNG."""
     return [(figure, figure.draw(found, budget)) for figure in FIGURES if all(n in found for n in figure.needs)]
@@ -128,11 +143,13 @@ def to_html(results: Results, budget: str = "iterations") -> str:
     def numbers(figure: Figure) -> str:
         if figure.numbers not in found:
             return ""
-        return found[figure.numbers].to_html(index=False, escape=True, na_rep="", float_format="{:.3g}".format,
-                                             table_id=f"table-{figure.numbers}", border=0)
+        return for_people(figure.numbers, found[figure.numbers]).to_html(
+            index=False, escape=True, na_rep="", float_format="{:.3g}".format, table_id=f"table-{figure.numbers}",
+            border=0)
 
     if "status" in found:
-        body.append(found["status"].to_html(index=False, escape=True, table_id="table-status", border=0))
+        body.append(for_people("status", found["status"]).to_html(index=False, escape=True, table_id="table-status",
+                                                                  border=0))
     for figure, image in drawn:
         data = base64.b64encode(image).decode()
         body.append(f'<section id="{figure.id}"><h2>{esc(figure.title)}</h2><figure id="fig-{figure.id}">'
@@ -140,7 +157,8 @@ def to_html(results: Results, budget: str = "iterations") -> str:
                     f"<figcaption>{esc(figure.caption)}</figcaption></figure>{numbers(figure)}</section>")
     for name, title in TABLES:
         if name in found:
-            frame = found[name].to_html(index=False, escape=True, na_rep="", table_id=f"table-{name}", border=0)
+            frame = for_people(name, found[name]).to_html(index=False, escape=True, na_rep="", table_id=f"table-{name}",
+                                                          border=0)
             body.append(f'<section id="{name}"><h2>{esc(title)}</h2>{frame}</section>')
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>optbench report: {esc(suite)} ({esc(run)})</title><style>{STYLE}</style></head>"
@@ -165,17 +183,17 @@ def write_markdown(results: Results, budget: str, dest: Path) -> list[Path]:
     written, text = [], [f"# optbench report: {html.escape(suite)}", "",
                          f"run {html.escape(run)}; budget axis: {BUDGET_LABELS[budget]}", ""]
     if "status" in found:
-        text += [markdown_table(found["status"]), ""]
+        text += [markdown_table(for_people("status", found["status"])), ""]
     for figure, image in figures(found, budget):
         path = dest.with_name(f"{dest.stem}-{figure.id}.png")
         path.write_bytes(image)
         written.append(path)
         text += [f"## {figure.title}", "", f"![{figure.title}]({path.name})", "", figure.caption, ""]
         if figure.numbers in found:
-            text += [markdown_table(found[figure.numbers]), ""]
+            text += [markdown_table(for_people(figure.numbers, found[figure.numbers])), ""]
     for name, title in TABLES:
         if name in found:
-            text += [f"## {title}", "", markdown_table(found[name]), ""]
+            text += [f"## {title}", "", markdown_table(for_people(name, found[name])), ""]
     dest.write_text("\n".join(text))
     return [dest, *written]
 

@@ -86,13 +86,15 @@ def showcase_run(path, run_id: str = "showcase", suite_name: str = f"showcase {H
     """A run with data for every section of the report, and hostile names in the suite and cells.
 
     gd needs 2 kappa iterations and heavy_ball 6 sqrt(kappa), so the fitted exponents are 1 and 0.5.
+    At kappa = 1 both gaps are exactly 0 from iteration 1 on, as on quickstart's quadratic(cond=1).
     """
     cells = []
     for kappa in KAPPAS:
         for optimizer, iterations in (("gd", 2 * kappa), ("heavy_ball", 6 * kappa ** 0.5)):
             iterations = int(round(iterations))
+            rate = 0.0 if kappa == 1.0 else 1e-6 ** (1 / iterations)
             cells.append(optimize_cell("quadratic", optimizer, objective_params={"cond": kappa},
-                                       iterations=iterations, rate=1e-6 ** (1 / iterations)))
+                                       iterations=iterations, rate=rate))
     cells.append(optimize_cell(HOSTILE, "gd", status="crashed", iterations=3, reason="ValueError: <b>bad</b>"))
     for backend, speed in (("torch", 1.0), ("dual", 0.3)):
         for measure, cost in (("f", 1.0), ("grad", 3.0)):

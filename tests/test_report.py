@@ -6,11 +6,13 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import optbench.results
-from fake_runs import HOSTILE, optimize_cell, showcase_run, write_run
+from fake_runs import HOSTILE, bandwidth_cell, optimize_cell, showcase_run, throughput_cell, write_run
+from optbench import plots, report
 from optbench.cli import main
 from optbench.errors import OptbenchError
 from optbench.report import tables, to_html, write_report
@@ -82,6 +84,93 @@ def test_tables_are_the_data_behind_the_figures(showcase):
     assert found["bandwidth"]["probe_gbps"].unique().tolist() == [20.0]
     assert found["status"].set_index("status")["cells"].to_dict() == {"ok": 21, "converged": 8, "skipped": 1,
                                                                       "crashed": 1}
+
+
+def drawn_figures(results, monkeypatch) -> dict:
+    """The matplotlib figures of the report by section id, captured before they become PNG."""
+    captured = []
+    monkeypatch.setattr(plots, "png", lambda figure: captured.append(figure) or PNG)
+    drawn = report.figures(tables(results), "iterations")
+    return {section.id: figure for (section, _), figure in zip(drawn, captured, strict=True)}
+
+
+def drawn_values(ax) -> np.ndarray:
+    """Every y value that shows in ``ax``: finite, positive (a log axis shows nothing else), and
+    a marker or the end of a line segment (a lone point of a line without markers is invisible)."""
+    shown = []
+    for line in ax.get_lines():
+        ys = np.asarray(line.get_ydata(), dtype=float)
+        ok = np.isfinite(ys) & (ys > 0) if ax.get_yscale() == "log" else np.isfinite(ys)
+        if line.get_marker() in (None, "None", "", " "):
+            ok = ok & (np.r_[False, ok[:-1]] | np.r_[ok[1:], False])  # a neighbour to draw a segment to
+        shown.append(ys[ok])
+    return np.concatenate(shown) if shown else np.array([])
+
+
+def test_no_figure_has_an_empty_panel(showcase, monkeypatch):
+    figures = drawn_figures(optbench.results.load(showcase, "showcase"), monkeypatch)
+    assert set(figures) == {name.removeprefix("fig-") for name in FIGURE_IDS}
+    for name, figure in figures.items():
+        for ax in figure.axes:
+            if ax.get_visible():
+                assert len(drawn_values(ax)) or ax.collections, f"an empty panel in {name}: {ax.get_title()!r}"
+
+
+def test_a_gap_that_reaches_zero_ends_on_a_visible_floor_marked_solved(showcase, monkeypatch):
+    figure = drawn_figures(optbench.results.load(showcase, "showcase"), monkeypatch)["convergence"]
+    panel = next(ax for ax in figure.axes if ax.get_title() == "quadratic(cond=1)")
+    floor = np.finfo(np.float64).eps  # the gap starts at 1: eps x max(1, 1)
+    assert drawn_values(panel).min() == pytest.approx(floor)
+    solved = [line for line in panel.get_lines() if line.get_marker() == "v"]
+    assert [(list(line.get_xdata()), list(line.get_ydata())) for line in solved] == [([1], [floor])] * 2
+    assert [text.get_text() for text in panel.texts] == ["gd: solved at iteration 1",
+                                                         "heavy_ball: solved at iteration 1"]
+    untouched = next(ax for ax in figure.axes if ax.get_title() == "quadratic(cond=10)")
+    assert not untouched.texts and drawn_values(untouched).min() == pytest.approx(1e-6)
+
+
+def test_a_run_in_float32_is_floored_at_float32_resolution():
+    table = pd.DataFrame({"problem": "p", "method": "m", "seed": 0, "cell_id": "c", "dtype": "float32",
+                          "budget": [0, 1, 2], "f_gap": [4.0, 1e-9, 0.0], "grad_norm": [1.0, 1e-5, 0.0]})
+    assert plots.resolution(table["f_gap"].to_numpy(), "float32") == pytest.approx(4 * np.finfo(np.float32).eps)
+    assert plots.convergence(table, "iterations").startswith(PNG)
+
+
+def printed_tables(page: str) -> dict[str, list[list[str]]]:
+    """Each table of the page by id: its header row, then its body rows, as text."""
+    found = {}
+    for table_id, body in re.findall(r'<table[^>]*id="table-([^"]+)"[^>]*>(.*?)</table>', page, re.DOTALL):
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)
+        found[table_id] = [[html.unescape(c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)]
+                           for row in rows]
+    return found
+
+
+def test_printed_tables_name_their_columns_in_words_and_leave_out_empty_ones(page):
+    printed = printed_tables(page)
+    assert set(printed) == {"status", "kappa_fit", "cost_ratio", "jacobian_crossover", "failures", "environment"}
+    for table_id, (header, *rows) in printed.items():
+        assert all(re.fullmatch(r"[A-Za-z][\w ()/~^*.=,-]*", h) and "_" not in h for h in header), (table_id, header)
+        assert "run_id" not in header and "cell_id" not in header
+        for column, heading in enumerate(header):
+            assert any(row[column] for row in rows), f"column {heading!r} of table-{table_id} is empty"
+    crossover = printed["jacobian_crossover"][0]
+    assert "outputs m where forward mode becomes cheaper" in crossover
+    assert not any("cheaper mode" in heading for heading in crossover)  # they cross, so that column is empty
+
+
+def test_a_table_without_a_crossover_names_the_cheaper_mode_instead(tmp_path):
+    cells = [throughput_cell("jacobian_probe", 16, "jacobian", "torch", m=m, mode=mode, per_second=1e4 / products)
+             for m in (1, 4) for mode, products in (("forward", 16), ("reverse", m))]
+    write_run(tmp_path, "nocross", [*cells, bandwidth_cell(20.0)])
+    header, row = printed_tables(to_html(optbench.results.load(tmp_path, "nocross")))["jacobian_crossover"]
+    assert header == ["backend", "device", "precision", "inputs n", "cheaper mode at every m measured (no crossover)"]
+    assert row[-1] == "reverse"
+
+
+def test_every_printed_table_has_headings_for_people():
+    printed = {"status", *(f.numbers for f in report.FIGURES if f.numbers), *(name for name, _ in report.TABLES)}
+    assert all(report.HEADINGS.get(name) for name in printed)  # a figure's table brings Figure.headings
 
 
 @pytest.mark.parametrize("budget, column, per", [("iterations", "iter", 1), ("oracle", "ngev", 3), ("time", "time", 1)])

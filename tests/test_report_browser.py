@@ -1,4 +1,6 @@
-"""The HTML report in headless Chromium: it renders, every figure's image decodes, the console is silent.
+"""The HTML report in headless Chromium: it renders, every figure's image decodes, every table
+column is named in words and has values, the console is silent (the figures' panels are checked
+in test_report.py, on the matplotlib figures themselves).
 
 A harness page loads the report in an iframe and writes what it finds into its own DOM, which
 ``--dump-dom`` prints; Chromium prints console messages on stderr (``--enable-logging=stderr``).
@@ -34,7 +36,17 @@ document.getElementById("report").addEventListener("load", function () {{
     var img = figure.querySelector("img");
     return {{id: figure.id, width: img && img.complete ? img.naturalWidth : 0}};
   }});
-  document.getElementById("result").textContent = JSON.stringify({{title: doc.title, figures: figures}});
+  var tables = Array.prototype.map.call(doc.querySelectorAll("table"), function (table) {{
+    var headers = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {{ return th.textContent; }});
+    var filled = headers.map(function (_, i) {{
+      return Array.prototype.some.call(table.querySelectorAll("tbody tr"), function (tr) {{
+        return tr.children[i] && tr.children[i].textContent.trim() !== "";
+      }});
+    }});
+    return {{id: table.id, headers: headers, filled: filled}};
+  }});
+  document.getElementById("result").textContent = JSON.stringify({{title: doc.title, figures: figures,
+                                                                   tables: tables}});
 }});
 </script></body></html>
 """
@@ -67,6 +79,10 @@ def test_the_report_renders_every_figure_with_a_silent_console(tmp_path):
     assert seen["title"].startswith("optbench report: showcase <script>")  # escaped in the source, text here
     assert [f["id"] for f in seen["figures"]] == FIGURE_IDS
     assert all(f["width"] > 300 for f in seen["figures"]), seen["figures"]
+    for table in seen["tables"]:  # every column is named in words and has a value somewhere
+        assert all(table["filled"]), table
+        assert not any("_" in header for header in table["headers"]), table
+    assert len(seen["tables"]) == 6
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "report.png"
     screenshot.unlink(missing_ok=True)

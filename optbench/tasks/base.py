@@ -31,6 +31,7 @@ class Figure:
     needs: tuple[str, ...]  # the tables it is drawn from; the figure appears when they all have rows
     draw: Callable[[dict, str], bytes]  # (tables by name, budget) -> PNG
     numbers: str | None = None  # a table printed under the figure
+    headings: dict[str, str] | None = None  # that table's columns as printed: name -> words, in order
 
 
 @dataclass(frozen=True)

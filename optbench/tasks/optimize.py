@@ -129,7 +129,7 @@ def method_labels(cells):
 
 
 def convergence_table(results, budget: str):
-    """One row per recorded iteration: problem, method, seed, cell, budget spent, f - f*, |grad f|."""
+    """One row per recorded iteration: problem, method, seed, cell, dtype, budget spent, f - f*, |grad f|."""
     import numpy as np
     import pandas as pd
 
@@ -145,7 +145,8 @@ def convergence_table(results, budget: str):
     for metric in ("f_gap", "grad_norm"):
         if metric not in rows:
             rows[metric] = np.nan
-    return rows[["problem", "method", "seed", "cell_id", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
+    rows = rows[np.isfinite(rows[["f_gap", "grad_norm"]].astype(float)).any(axis=1)]  # what a figure can draw
+    return rows[["problem", "method", "seed", "cell_id", "dtype", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
 
 
 def kappa_tables(results) -> dict:
@@ -188,14 +189,19 @@ def _plots():
     return plots
 
 
+SOLVED_AT = {"iterations": "iteration {:g}", "oracle": "oracle call {:g}", "time": "{:.3g} s"}  # "solved at ..."
 FIGURES = (
     Figure("convergence", "Convergence", "f - f* (or the gradient norm where f* is unknown) against the budget; "
            "one line per cell, one colour per method.", ("convergence",),
-           lambda t, budget: _plots().convergence(t["convergence"], BUDGET_LABELS[budget])),
+           lambda t, budget: _plots().convergence(t["convergence"], BUDGET_LABELS[budget], SOLVED_AT[budget])),
     Figure("kappa", "Sensitivity to conditioning", "Iterations to tolerance against the condition number, "
            "log-log; lines are least-squares fits for kappa >= 10, their slopes beside theory "
            "(gradient descent 1, heavy ball and Nesterov 0.5, Newton 0).", ("kappa", "kappa_fit"),
-           lambda t, budget: _plots().kappa(t["kappa"], t["kappa_fit"]), numbers="kappa_fit"),
+           lambda t, budget: _plots().kappa(t["kappa"], t["kappa_fit"]), numbers="kappa_fit",
+           headings={"optimizer": "method", "objective.n": "dimension n",
+                     "exponent": "fitted slope p (iterations ~ C kappa^p)", "constant": "constant C",
+                     "theory": "slope in theory", "points": "cells fitted", "kappa_min": "smallest kappa fitted",
+                     "kappa_max": "largest kappa fitted", "censored": "cells that did not converge (left out)"}),
     Figure("performance-profile", "Performance profile (Dolan-Moré)", "Fraction of problems each solver "
            "solves within tau times the best solver's budget.", ("performance_profile",),
            lambda t, budget: _plots().profile(t["performance_profile"], "tau",

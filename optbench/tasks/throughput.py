@@ -138,13 +138,19 @@ def _jacobian_figure(found: dict, budget: str) -> bytes:
 FIGURES = (
     Figure("throughput", "Throughput", "Evaluations per second against problem size n, per backend, device "
            "and dtype (cells that ran); under it, the cost of a gradient over the cost of a function value.",
-           ("throughput",), lambda t, budget: _plots().throughput(t["throughput"]), numbers="cost_ratio"),
+           ("throughput",), lambda t, budget: _plots().throughput(t["throughput"]), numbers="cost_ratio",
+           headings={"objective": "objective", "n": "dimension n", "backend": "backend", "device": "device",
+                     "dtype": "precision", "seconds_grad": "seconds per gradient",
+                     "seconds_f": "seconds per function value", "ratio": "gradient cost / function cost"}),
     Figure("bandwidth", "Memory bandwidth", "Bytes an evaluation must move (read x, write the result) per "
            "second, against the copy bandwidth measured by the probe in the same run (dashed): the "
            "machine's physical limit.", ("bandwidth",), lambda t, budget: _plots().bandwidth(t["bandwidth"])),
     Figure("jacobian", "Jacobians: forward against reverse mode", "Seconds per full Jacobian of "
            "tanh(W x), R^n -> R^m: forward mode costs n JVPs, reverse mode m VJPs; the dotted line is "
-           "the crossover.", ("jacobian",), _jacobian_figure, numbers="jacobian_crossover"),
+           "the crossover.", ("jacobian",), _jacobian_figure, numbers="jacobian_crossover",
+           headings={"backend": "backend", "device": "device", "dtype": "precision", "n": "inputs n",
+                     "crossover_m": "outputs m where forward mode becomes cheaper", "crossover_ratio": "that m / n",
+                     "cheaper_throughout": "cheaper mode at every m measured (no crossover)"}),
 )
 
 TASK = Task("throughput", (), KEYS, (), names, expand, run, tables, FIGURES, rules=("exclude", "limits"))
