@@ -15,6 +15,7 @@ import numpy as np
 
 from .backend import Backend
 from .errors import ParameterError
+from .minima import known_minimum
 from .objective import Objective, namespace
 from .optimizer import LibraryStop, LoopOwningOptimizer, Optimizer
 from .oracle import Oracle
@@ -54,6 +55,8 @@ class Result:
     iterations: int
     trace: list[dict] = field(default_factory=list)
     library: dict[str, int] = field(default_factory=dict)  # a loop-owning library's own counters
+    f_star: float | None = None  # the known minimum, when a metric or tol_f asked for it
+    setup_time: float = 0.0  # seconds spent finding f* or x* (not the optimizer's time)
 
     def frame(self):
         """The trace as a tidy pandas DataFrame, one row per recorded iteration."""
@@ -78,7 +81,8 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     ``on_row`` receives each trace row as it is produced (the runner streams them).
     ``warmup`` evaluates the gradient once before the clock starts, so one-off costs (lazy
     initialisation, CUDA context, caches) are not charged to the optimizer. ``metrics`` may
-    leave out ``"dist"``, the one metric that costs an extra pass over x.
+    leave out ``"dist"``, the one metric that costs an extra pass over x; f* and x* are
+    found (or read from the cache of known minima) only when ``metrics`` or ``tol_f`` need them.
     Raises :class:`~optbench.errors.CapabilityError` when the backend lacks what the
     optimizer needs, before any work.
     """
@@ -89,14 +93,13 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         np.asarray(x0, dtype=np.float64), (objective.n,)))
     x = backend.asarray(start, dtype=dtype, device=device)
     oracle = Oracle(objective, backend)
-    x_star = objective.minimizer if "dist" in metrics else None
-    x_star = None if x_star is None else backend.asarray(np.asarray(x_star, dtype=np.float64),
-                                                         dtype=dtype, device=device)
+    f_star, x_star, setup_time = reference_point(objective, metrics, stop)
+    x_star = None if x_star is None else backend.asarray(x_star, dtype=dtype, device=device)
     if warmup:
         backend.value_and_grad(objective, x)
         backend.synchronize(device)
 
-    recorder = Recorder(oracle, _norm(backend, x), objective.minimum, x_star, stop, on_row)
+    recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row)
     library = LibraryStop(False, "")
     if recorder.record(0, x) is None:
         optimizer.start(oracle, x, seed)
@@ -110,7 +113,20 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         status, reason = ("converged" if library.success else "stopped"), library.message
     last = recorder.trace[-1]
     return Result(status, reason, backend.to_numpy(recorder.x).astype(np.float64, copy=False), last["f"],
-                  last["iter"], recorder.trace, library.counts)
+                  last["iter"], recorder.trace, library.counts, f_star, setup_time)
+
+
+def reference_point(objective: Objective, metrics: Collection[str], stop: StopRules):
+    """``(f*, x*, seconds)``, looked up only when a metric or the stopping rules need them.
+
+    ``f_gap`` and ``tol_f`` need f*, ``dist`` needs x*; the seconds spent finding them are
+    the cell's set-up time, never the optimizer's.
+    """
+    if not ({"f_gap", "dist"} & set(metrics) or stop.tol_f is not None):
+        return None, None, 0.0
+    known = known_minimum(objective)
+    f_star = known.minimum if "f_gap" in metrics or stop.tol_f is not None else None
+    return f_star, known.minimizer if "dist" in metrics else None, known.seconds
 
 
 def _step(optimizer: Optimizer, oracle: Oracle, recorder: Recorder, synchronize: Callable[[], None]) -> None:

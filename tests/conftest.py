@@ -45,6 +45,14 @@ def fake_dist(tmp_path, monkeypatch):
     importlib.invalidate_caches()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_of_minima(tmp_path_factory):
+    """Known minima are cached in a folder of this test session, never in the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPTBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("minima")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_registry():
     """Each test sees the plugins installed at that moment, not a cached registry."""

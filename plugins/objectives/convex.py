@@ -2,8 +2,9 @@
 L2-regularised logistic and softmax regression.
 
 Data live on the host as NumPy arrays and reach each backend once through
-:meth:`Objective.constant`. Minimisers without a closed form are computed lazily by
-:func:`.reference.newton_minimizer`.
+:meth:`Objective.constant`. Minimisers are computed lazily by the reference solves of
+:mod:`.reference`: analytic Newton for logistic and softmax regression, Newton-CG on
+Hessian-vector products for the others.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import optbench
 from optbench import Objective, Param
 
-from .reference import newton_minimizer
+from .reference import logistic_regression_minimizer, newton_minimizer, softmax_regression_minimizer
 
 
 def softplus(xp, z):
@@ -182,6 +183,10 @@ class LogisticRegression(SyntheticData):
         margins = self.constant("y", self.y, w) * (self.constant("X", self.X, w) @ w)
         return xp.mean(softplus(xp, -margins)) + 0.5 * self.p["reg"] * xp.sum(w**2)
 
+    @cached_property
+    def minimizer(self):
+        return logistic_regression_minimizer(self.X, self.y, self.p["reg"])
+
     @property
     def L(self):
         return spectral_norm_squared(self.X) / (4 * self.p["samples"]) + self.p["reg"]
@@ -220,6 +225,10 @@ class SoftmaxRegression(SyntheticData):
         scores = self.constant("X", self.X, w) @ xp.reshape(w, (self.features, self.p["classes"]))
         true_scores = xp.sum(self.constant("onehot", self.onehot, w) * scores, axis=1)
         return xp.mean(logsumexp(xp, scores) - true_scores) + 0.5 * self.p["reg"] * xp.sum(w**2)
+
+    @cached_property
+    def minimizer(self):
+        return softmax_regression_minimizer(self.X, self.onehot, self.p["reg"])
 
     @property
     def L(self):
