@@ -1,7 +1,8 @@
 """Reusable worker processes that run cells, and the supervision that survives them dying.
 
-A worker is a separate Python process (``python -m optbench.workers``) that loads the plugins
-once and then runs cell after cell, so importing torch is paid once per worker, not per cell.
+A worker is a separate Python process (``python -P -m optbench.workers``, isolated from the
+working directory) that loads the plugins once and then runs cell after cell, so importing
+torch is paid once per worker, not per cell.
 It talks to its supervisor over two pipes: ``("ready", pid, host)`` once, then per cell
 ``("start",)``, ``("rows", [...])`` batches flushed every few milliseconds by a background
 thread (so a cell killed later still has its trace up to then), and ``("done", status,
@@ -22,9 +23,12 @@ import time
 from multiprocessing.connection import Connection
 
 from .store import CellRecord
-from .tasks import run_cell
+from .tasks import prepare, run_cell
 from .vocabulary import thread_env
 
+# -P (Python >= 3.11): the working directory is not put on sys.path, so a folder there named
+# optbench/ cannot shadow the installed package in the workers
+WORKER_COMMAND = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m", "optbench.workers"]
 STARTUP_GRACE = 120.0  # seconds a new worker may take to import the plugins
 FLUSH_EVERY = 0.02  # seconds between trace batches
 
@@ -89,6 +93,7 @@ def serve(inbox: Connection, outbox: Connection) -> None:
             return
         if config is None:
             return
+        prepare(config)  # the backend's imports (torch: ~1 s) are start-up, not the cell's time
         stream.send(("start",))
         settings = set_threads(config["threads"])
         wall, cpu = time.perf_counter(), time.process_time()
@@ -115,7 +120,7 @@ class Worker:
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "optbench.workers", str(to_worker_r), str(from_worker_w)],
+            [*WORKER_COMMAND, str(to_worker_r), str(from_worker_w)],
             pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
             env={**os.environ, **thread_env(threads)})
         os.close(to_worker_r)  # our copies; the worker's end-of-file must be visible

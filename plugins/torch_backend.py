@@ -10,14 +10,19 @@ an inner derivative never confuses an outer variable.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
-import torch
 
 import optbench
 from optbench import Backend, Capabilities
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+torch: Any = None  # imported by the first TorchBackend: listing plugins need not pay ~1 s for it
+
+
+def _import_torch() -> None:
+    global torch
+    import torch
 
 
 class _Nesting(threading.local):
@@ -47,9 +52,12 @@ class TorchBackend(Backend):
     name = "torch"
     capabilities = Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"), max_order=2)
 
+    def __init__(self):
+        _import_torch()
+
     # ---- arrays ------------------------------------------------------------------------------
     def asarray(self, data, dtype=None, device=None):
-        dt = _DTYPES[dtype] if dtype is not None else None
+        dt = getattr(torch, dtype) if dtype is not None else None
         if isinstance(data, torch.Tensor):
             if dt is None and not data.is_floating_point():
                 dt = torch.float64

@@ -15,6 +15,19 @@ from .throughput import cuda_available
 TASKS: dict[str, Task] = {task.name: task for task in (optimize.TASK, throughput.TASK)}
 
 
+def prepare(config: dict) -> None:
+    """Make the cell's backend once, so that its imports happen before the cell's clock starts.
+
+    A backend that cannot be made is left for the cell to report.
+    """
+    from ..registry import load_registry
+
+    try:
+        load_registry().backend(config["backend"])
+    except Exception:  # noqa: BLE001 - run_cell records the same failure as the cell's outcome
+        pass
+
+
 def run_cell(config: dict, emit: Emit) -> Outcome:
     """Run one cell's task; exceptions become ``skipped`` or ``crashed`` outcomes."""
     try:
@@ -25,4 +38,4 @@ def run_cell(config: dict, emit: Emit) -> Outcome:
         return Outcome("crashed", describe(exc))
 
 
-__all__ = ["TASKS", "Emit", "Figure", "Outcome", "Task", "cuda_available", "run_cell"]
+__all__ = ["TASKS", "Emit", "Figure", "Outcome", "Task", "cuda_available", "prepare", "run_cell"]

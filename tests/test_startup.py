@@ -1,0 +1,68 @@
+"""Lean start-up: commands that run no cell import no AD framework; workers ignore the cwd."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from fake_runs import optimize_cell, write_run
+from optbench.runner import run_suite
+from optbench.suite import parse_suite
+
+SUITES = "suites/smoke.toml"
+
+
+def heavy_modules_after(argv: list[str], cwd) -> list[str]:
+    """Run ``optbench ARGV`` in a fresh interpreter; the heavy modules it imported."""
+    probe = textwrap.dedent(f"""
+        import contextlib, io, sys
+        from optbench.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = main({argv!r})
+            except SystemExit as exit:
+                code = exit.code
+        assert code in (0, 1, None), code
+        print(" ".join(m for m in ("torch", "jax", "scipy") if m in sys.modules))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("store")
+    cells = [optimize_cell("quadratic", "gd", seed=seed) for seed in (0, 1)]
+    write_run(path, "a", cells)
+    write_run(path, "b", cells, started=1.0)
+    return path
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"], ["list", "objectives"], ["list", "backends"], ["plugins"], ["run", SUITES, "--dry-run"],
+], ids=" ".join)
+def test_commands_that_run_no_cell_import_no_backend(argv, request):
+    assert heavy_modules_after(argv, request.config.rootpath) == []
+
+
+@pytest.mark.parametrize("command", ["report", "export", "compare"])
+def test_reading_results_imports_no_backend(command, store, tmp_path):
+    argv = {"report": ["report", "a", "--format", "csv", "--dest", str(tmp_path)],
+            "export": ["export", "a", "--dest", str(tmp_path)],
+            "compare": ["compare", "a", "b"]}[command]
+    assert heavy_modules_after([*argv, "--out", str(store)], tmp_path) == []
+
+
+def test_a_folder_named_optbench_in_the_working_directory_does_not_shadow_the_package(tmp_path, monkeypatch):
+    """Workers are started with -P: a checkout or a stray folder in the cwd is not imported."""
+    shadow = tmp_path / "optbench"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('the shadowing folder was imported')\n")
+    monkeypatch.chdir(tmp_path)
+    suite = parse_suite('name = "shadowed"\nobjectives = [{ name = "quadratic", params = { n = 3 } }]\n'
+                        'optimizers = [{ name = "gd" }]\n[stop]\nmax_iter = 5\n')
+    summary = run_suite(suite, tmp_path / "results", quiet=True)
+    assert dict(summary.counts) == {"max_iter": 1}
