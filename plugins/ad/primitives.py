@@ -35,6 +35,7 @@ NON_DIFFERENTIABLE = (
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "isfinite", "isnan", "isinf", "logical_and", "logical_or", "logical_not",
     "argmax", "argmin", "any", "all",
+    "floor",  # a step function: derivative 0 almost everywhere (COCO's rounding in bbob f7, f23)
 )
 
 # Taken from the storage namespace unchanged (constructors, dtypes, constants).

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import optbench
 
+from .bbob import BBOB
 from .classic import CLASSIC
 from .convex import CONVEX
 from .course_notes import COURSE_NOTES
 
-BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC)
+BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC, *BBOB)
 
 
 @optbench.hookimpl
