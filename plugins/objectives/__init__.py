@@ -7,8 +7,9 @@ from .bbob import BBOB
 from .classic import CLASSIC
 from .convex import CONVEX
 from .course_notes import COURSE_NOTES
+from .mgh import SUMS_OF_SQUARES
 
-BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC, *BBOB)
+BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC, *BBOB, *SUMS_OF_SQUARES)
 
 
 @optbench.hookimpl
