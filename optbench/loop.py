@@ -86,8 +86,8 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     Raises :class:`~optbench.errors.CapabilityError` when the backend lacks what the
     optimizer needs, before any work.
     """
-    for method in ("value_and_grad", *optimizer.needs):
-        backend.check(method)
+    backend.check("value_and_grad")
+    optimizer.check(backend)
     backend.check(dtype=dtype, device=device)
     start = objective.x0(seed) if x0 is None else np.array(np.broadcast_to(
         np.asarray(x0, dtype=np.float64), (objective.n,)))

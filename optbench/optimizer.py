@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .backend import Backend
 from .errors import ParameterError
 from .objective import namespace
 from .oracle import Oracle
@@ -39,6 +40,11 @@ class Optimizer:
 
     def validate(self) -> None:
         """Check relations between hyper-parameters; raise :class:`ParameterError` if wrong."""
+
+    def check(self, backend: Backend) -> None:
+        """Raise :class:`CapabilityError` when ``backend`` lacks what this optimizer needs."""
+        for method in self.needs:
+            backend.check(method)
 
     def start(self, oracle: Oracle, x0, seed: int = 0) -> None:
         """Reset the state for a new run from ``x0`` (called by the runner, then ``init``)."""

@@ -1,6 +1,7 @@
 """Declared, typed, validated parameters: objectives' and optimizers' hyper-parameters."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,11 @@ class Param:
             if not isinstance(value, str):
                 raise TypeError(value)
             return value
+        if self.type is dict:  # a table (a library's options): TOML inline table, or JSON text on a command line
+            value = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(value, dict):
+                raise TypeError(value)
+            return dict(value)
         return self.type(value)
 
     def describe(self) -> dict:

@@ -4,7 +4,8 @@ Objectives: finite at ``x0``; gradient against central finite differences on eve
 backend; the known minimiser is stationary (smooth) or locally minimal (non-smooth) and
 ``f(minimizer) == minimum``. Optimizers: run on every capable backend; leave their inputs
 alone; deterministic for a seed; stop with ``diverged`` (no exception, no hang) on NaN;
-float64 iterates agree across backends. Backends: a battery of functions covering the
+float64 iterates agree across backends; a loop-owning one calls back once per iteration
+with the backend's arrays and ends its loop when the callback says so. Backends: a battery of functions covering the
 primitives against torch float64 (gradient, and JVP, VJP, HVP, Hessian, Jacobian where
 supported); nested derivatives; every declared dtype and available device; a clear
 ``NotImplementedError`` naming the backend for each missing method.
@@ -112,13 +113,38 @@ class KitNaN(KitQuadratic):
 
 
 def _capable(backend, optimizer_cls) -> bool:
-    return all(backend.supports(m) for m in ("value_and_grad", *optimizer_cls.needs)) \
-        and "float64" in backend.capabilities.dtypes
+    try:
+        backend.check("value_and_grad")
+        optimizer_cls().check(backend)
+    except optbench.CapabilityError:
+        return False
+    return "float64" in backend.capabilities.dtypes
 
 
-def _run(optimizer_spec, backend, objective=None, iterations=20, seed=3):
+def _reference_backend(optimizer_cls):
+    """torch, or the first loaded backend the optimizer can run on (a library may need its own)."""
+    registry = optbench.load_registry()
+    names = ["torch", *sorted(set(registry.backends) - {"torch"})]
+    backend = next((b for b in map(optbench.backend, names) if _capable(b, optimizer_cls)), None)
+    if backend is None:
+        pytest.skip(f"no loaded backend can run {optimizer_cls.name!r}")
+    return backend
+
+
+def _run(optimizer_spec, backend=None, objective=None, iterations=20, seed=3):
+    backend = backend or _reference_backend(optimizer_spec.cls)
     return optbench.solve(objective or KitQuadratic(), optimizer_spec.cls(), backend, seed=seed,
                           stop=optbench.StopRules(max_iter=iterations))
+
+
+def _iterate(optimizer, oracle, x0, iterations: int) -> list:
+    """The iterates of either form, driven without ``solve`` (the kit checks the contract itself)."""
+    optimizer.start(oracle, x0, seed=0)
+    if not isinstance(optimizer, optbench.LoopOwningOptimizer):
+        return [optimizer.step(oracle) for _ in range(iterations)]
+    seen: list = []
+    optimizer.run(oracle, x0, lambda x: seen.append(x) or len(seen) >= iterations)
+    return seen
 
 
 def test_optimizer_runs_on_every_capable_backend(optbench_optimizer, any_backend):
@@ -131,25 +157,33 @@ def test_optimizer_runs_on_every_capable_backend(optbench_optimizer, any_backend
 
 
 def test_optimizer_does_not_mutate_its_input(optbench_optimizer):
-    backend = optbench.backend("torch")
+    backend = _reference_backend(optbench_optimizer.cls)
     x0 = backend.asarray(KitQuadratic().x0(0))
     before = backend.to_numpy(x0).copy()
-    optimizer = optbench_optimizer.cls()
-    oracle = optbench.Oracle(KitQuadratic(), backend)
-    optimizer.start(oracle, x0, seed=0)
-    for _ in range(5):
-        optimizer.step(oracle)
+    _iterate(optbench_optimizer.cls(), optbench.Oracle(KitQuadratic(), backend), x0, 5)
     np.testing.assert_array_equal(backend.to_numpy(x0), before)
 
 
+def test_loop_owning_optimizer_calls_back_every_iteration_and_stops_when_told(optbench_optimizer):
+    if not issubclass(optbench_optimizer.cls, optbench.LoopOwningOptimizer):
+        pytest.skip(f"{optbench_optimizer.name!r} is step-wise")
+    backend = _reference_backend(optbench_optimizer.cls)
+    x0 = backend.asarray(KitQuadratic().x0(0))
+    optimizer, seen = optbench_optimizer.cls(), []
+    optimizer.start(optbench.Oracle(KitQuadratic(), backend), x0, seed=0)
+    stop = optimizer.run(optbench.Oracle(KitQuadratic(), backend), x0, lambda x: seen.append(x) or len(seen) >= 3)
+    assert isinstance(stop, optbench.LibraryStop)
+    assert len(seen) == 3  # the library's loop ended at the callback's word, not later
+    assert all(type(x) is type(x0) and tuple(x.shape) == tuple(x0.shape) for x in seen)
+
+
 def test_optimizer_is_deterministic_for_a_seed(optbench_optimizer):
-    backend = optbench.backend("torch")
-    first, second = (_run(optbench_optimizer, backend, seed=7) for _ in range(2))
+    first, second = (_run(optbench_optimizer, seed=7) for _ in range(2))
     assert [r["f"] for r in first.trace] == [r["f"] for r in second.trace]
 
 
 def test_optimizer_stops_on_nan(optbench_optimizer):
-    result = _run(optbench_optimizer, optbench.backend("torch"), objective=KitNaN(), iterations=50)
+    result = _run(optbench_optimizer, objective=KitNaN(), iterations=50)
     assert result.status == "diverged"
 
 
@@ -158,7 +192,7 @@ def test_optimizer_iterates_agree_across_backends(optbench_optimizer, any_backen
     if not _capable(backend, optbench_optimizer.cls):
         pytest.skip(f"backend {backend.name!r} lacks what {optbench_optimizer.name!r} needs")
     ours = [r["f"] for r in _run(optbench_optimizer, backend).trace]
-    reference = [r["f"] for r in _run(optbench_optimizer, optbench.backend("torch")).trace]
+    reference = [r["f"] for r in _run(optbench_optimizer).trace]
     np.testing.assert_allclose(ours, reference, rtol=100 * _rtol(backend), atol=1e-12)
 
 
