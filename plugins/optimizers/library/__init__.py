@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import optbench
 
+from .optax_optim import Optax
 from .scipy_minimize import ScipyMinimize
 from .torch_optim import TorchOptim
 
-LIBRARY_OPTIMIZERS = (ScipyMinimize, TorchOptim)
+LIBRARY_OPTIMIZERS = (ScipyMinimize, TorchOptim, Optax)
 
 
 @optbench.hookimpl
