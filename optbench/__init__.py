@@ -18,7 +18,7 @@ from .errors import (CapabilityError, OptbenchError, ParameterError, PluginConfl
 from .hookspecs import hookimpl
 from .loop import Result, StopRules, solve
 from .objective import Objective, namespace
-from .optimizer import LibraryStop, LoopOwningOptimizer, Optimizer
+from .optimizer import Converged, LibraryStop, LoopOwningOptimizer, Optimizer, Stalled
 from .oracle import Oracle
 from .params import Param
 from .registry import backend, load_registry, objective, optimizer
@@ -29,9 +29,9 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
     __version__ = "0+unknown"
 
 __all__ = [
-    "Backend", "Capabilities", "CapabilityError", "LibraryStop", "LoopOwningOptimizer", "Objective",
+    "Backend", "Capabilities", "CapabilityError", "Converged", "LibraryStop", "LoopOwningOptimizer", "Objective",
     "OptbenchError", "Optimizer",
-    "Oracle", "Param", "ParameterError", "PluginConflictError", "Result", "StopRules",
+    "Oracle", "Param", "ParameterError", "PluginConflictError", "Result", "Stalled", "StopRules",
     "UnknownNameError", "backend", "hookimpl", "load_registry", "namespace", "objective",
     "optimizer", "solve", "__version__",
 ]

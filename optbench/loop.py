@@ -17,7 +17,7 @@ from .backend import Backend
 from .errors import ParameterError
 from .minima import known_minimum
 from .objective import Objective, namespace
-from .optimizer import LibraryStop, LoopOwningOptimizer, Optimizer
+from .optimizer import Converged, LibraryStop, LoopOwningOptimizer, Optimizer, Stalled
 from .oracle import Oracle
 
 METRICS = ("f", "f_gap", "grad_norm", "dist")
@@ -130,15 +130,25 @@ def reference_point(objective: Objective, metrics: Collection[str], stop: StopRu
 
 
 def _step(optimizer: Optimizer, oracle: Oracle, recorder: Recorder, synchronize: Callable[[], None]) -> None:
-    """The step-wise form: optbench owns the loop and times each ``step``."""
+    """The step-wise form: optbench owns the loop and times each ``step``.
+
+    A step that raises :class:`Converged` or :class:`Stalled` still counts as an iteration (its
+    evaluations were spent), recorded at the unchanged iterate, and ends the run.
+    """
     it = 0
     while recorder.status is None:
         recorder.clock.start()
-        x = optimizer.step(oracle)
+        try:
+            x, ended = optimizer.step(oracle), None
+        except (Converged, Stalled) as exc:
+            x, ended = optimizer.x, exc
         synchronize()
         recorder.clock.stop()
         it += 1
         recorder.record(it, x)
+        if ended is not None:
+            recorder.status = "converged" if isinstance(ended, Converged) else "stopped"
+            recorder.reason = str(ended)
 
 
 def _drive(optimizer: LoopOwningOptimizer, oracle: Oracle, x0, recorder: Recorder,

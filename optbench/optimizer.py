@@ -10,6 +10,10 @@ A library that runs its own loop (``scipy.optimize.minimize`` never hands contro
 between iterations) subclasses :class:`LoopOwningOptimizer` instead and implements
 ``run(oracle, x0, callback)``: it calls ``callback(x)`` after every library iteration and
 stops its loop as soon as the callback returns ``True``.
+
+A step-wise optimizer that cannot make progress says so by raising :class:`Converged`
+(nothing more to gain at round-off) or :class:`Stalled` (stuck short of it) from ``step``,
+instead of burning evaluations until ``max_iter``.
 """
 from __future__ import annotations
 
@@ -87,6 +91,20 @@ class LoopOwningOptimizer(Optimizer):
     def run(self, oracle: Oracle, x0, callback: Callable[[Any], bool]) -> LibraryStop:
         """Minimise from ``x0``, calling ``callback(x)`` after each iteration; stop when it says so."""
         raise NotImplementedError(f"optimizer {self.name!r} does not define run")
+
+
+class Converged(Exception):
+    """Raised by ``step`` when no further decrease is possible at round-off (a line search that
+    finds none where the decrease it could see is below f's rounding).
+
+    ``solve`` records the iterate ``self.x`` once more and ends the run with status
+    ``converged`` and this exception's message as the reason.
+    """
+
+
+class Stalled(Exception):
+    """Raised by ``step`` when the method cannot go on short of round-off (a line search that
+    fails along -grad f): ``solve`` ends the run with status ``stopped`` and the message."""
 
 
 def require(condition: bool, owner: str, message: str) -> None:

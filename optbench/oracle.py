@@ -24,6 +24,7 @@ class Oracle:
         self._cached_x = None
         self._cached: tuple[Any, Any] | None = None
         self._cached_cost = self._cached_cpu = 0.0
+        self._evaluated_x = self._evaluated = None  # the optimizer's latest value_and_grad
 
     def counts(self) -> dict[str, int]:
         return {"nfev": self.nfev, "ngev": self.ngev, "nhvp": self.nhvp, "nhev": self.nhev}
@@ -48,7 +49,9 @@ class Oracle:
         if x is self._cached_x:
             self._charge()
             return self._cached
-        return self.backend.value_and_grad(self.objective, x)
+        self._evaluated = self.backend.value_and_grad(self.objective, x)
+        self._evaluated_x = x
+        return self._evaluated
 
     def _charge(self) -> None:
         """The optimizer used the cached evaluation: its cost counts as the optimizer's."""
@@ -67,7 +70,15 @@ class Oracle:
 
     # ---- what the recording loop calls -----------------------------------------------------
     def peek(self, x) -> tuple[Any, Any]:
-        """Uncounted ``(f(x), ∇f(x))`` for the trace; cached for the optimizer's next request."""
+        """Uncounted ``(f(x), ∇f(x))`` for the trace; cached for the optimizer's next request.
+
+        When the optimizer has just evaluated ``x`` itself (a line search's accepted trial),
+        that evaluation is reused: already paid for, it costs the trace nothing.
+        """
+        if x is self._evaluated_x:
+            self._cached_x, self._cached = x, self._evaluated
+            self._cached_cost = self._cached_cpu = 0.0
+            return self._evaluated
         start, start_cpu = time.perf_counter(), time.process_time()
         value, grad = self.backend.value_and_grad(self.objective, x)
         self.backend.synchronize()

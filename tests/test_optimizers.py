@@ -36,7 +36,8 @@ def test_every_builtin_optimizer_has_a_configuration_here():
 @pytest.mark.parametrize("name", CONFIGS)
 def test_optimizer_decreases_a_quadratic_on_torch(name):
     result = run(name, iterations=200)
-    assert result.status == "max_iter"
+    # line-search methods end early once no decrease is visible in f's rounding
+    assert result.status == "max_iter" or result.reason.startswith("no further decrease possible at round-off")
     assert result.trace[-1]["f_gap"] < 1e-3 * result.trace[0]["f_gap"]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from optbench import Param, ParameterError
+import array_api_compat
+
+from optbench import Converged, Param, ParameterError
 
 
 def dot(xp, a, b) -> float:
@@ -30,17 +32,28 @@ ARMIJO_PARAMS = {
 }
 
 
-def armijo(oracle, x, f, slope: float, direction, step: float, p: dict):
+def armijo(oracle, x, f, slope: float, direction, step: float, p: dict, with_grad: bool = False):
     """The first ``x + t d`` along ``t = step, step*shrink, ...`` with f(x + t d) <= f + c1 t slope.
 
-    ``slope`` is <grad f(x), d> (negative for a descent direction). Returns ``(x_new, t)``, or
-    ``(x, 0.0)`` when no trial step is accepted within ``max_halvings``, so f never increases.
-    A non-finite trial value counts as a rejection.
+    ``slope`` is <grad f(x), d> (negative for a descent direction). Returns ``(x_new, t,
+    evaluation)``: the trial's f, or its ``(f, grad f)`` with ``with_grad`` (one backward pass
+    per trial, which pays when the first trial is usually accepted, as in quasi-Newton methods).
+    When no trial is accepted within ``max_halvings`` it returns ``(x, 0.0, None)``, so f never
+    increases. A non-finite trial value counts as a rejection.
+
+    Raises :class:`~optbench.Converged`, evaluating nothing, when the decrease the first trial
+    promises, -t slope, is below one rounding unit of f: no trial could then show a decrease,
+    and every one would be accepted or rejected by rounding alone.
     """
     f = float(f)
+    if -slope * step <= array_api_compat.array_namespace(x).finfo(x.dtype).eps * abs(f):
+        raise Converged(f"no further decrease possible at round-off (a step could gain at most "
+                        f"{-slope * step:.3g} at f = {f:.17g})")
+    evaluate = oracle.value_and_grad if with_grad else oracle.value
     for _ in range(p["max_halvings"] + 1):
         trial = x + step * direction
-        if float(oracle.value(trial)) <= f + p["c1"] * step * slope:
-            return trial, step
+        evaluation = evaluate(trial)
+        if float(evaluation[0] if with_grad else evaluation) <= f + p["c1"] * step * slope:
+            return trial, step, evaluation
         step *= p["shrink"]
-    return x, 0.0
+    return x, 0.0, None

@@ -6,7 +6,7 @@ import math
 
 import array_api_compat
 
-from optbench import Optimizer, Param
+from optbench import Optimizer, Param, Stalled
 
 from .common import ARMIJO_PARAMS, armijo, dot, objective_constant
 
@@ -57,7 +57,8 @@ class SteepestDescentExact(Optimizer):
 class ArmijoDescent(Optimizer):
     """Steepest descent with Armijo backtracking: from ``step`` shrink until f decreases enough.
 
-    f never increases: when no trial step is accepted the iterate stays where it is.
+    f never increases: when no trial step is accepted the run ends, as converged when the decrease
+    the search could see was below f's rounding, else as stopped.
     """
 
     name = "gd_armijo"
@@ -65,7 +66,9 @@ class ArmijoDescent(Optimizer):
 
     def step(self, oracle):
         f, g = oracle.value_and_grad(self.x)
-        self.x, _ = armijo(oracle, self.x, f, -dot(self.xp, g, g), -g, self.p["step"], self.p)
+        self.x, taken, _ = armijo(oracle, self.x, f, -dot(self.xp, g, g), -g, self.p["step"], self.p)
+        if not taken:  # the next search would repeat this one exactly
+            raise Stalled(f"the line search along -grad f failed (|grad f| = {dot(self.xp, g, g) ** 0.5:.3g})")
         return self.x
 
 

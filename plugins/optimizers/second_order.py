@@ -13,7 +13,7 @@ from collections import deque
 import array_api_compat
 import numpy as np
 
-from optbench import Optimizer, Param
+from optbench import Optimizer, Param, Stalled
 from optbench.optimizer import require
 
 from .common import ARMIJO_PARAMS, armijo, dot
@@ -47,7 +47,7 @@ class GlobalisedNewton(Optimizer):
             # reject every step; the quadratic model is exact there, so take the step untested
             self.x = self.x + self.p["damping"] * direction
             return self.x
-        self.x, _ = armijo(oracle, self.x, f, slope, direction, self.p["damping"], self.p)
+        self.x, _, _ = armijo(oracle, self.x, f, slope, direction, self.p["damping"], self.p)
         return self.x
 
     def direction(self, oracle, g):
@@ -153,19 +153,22 @@ class LBFGS(Optimizer):
     """L-BFGS: the two-loop recursion over the last ``memory`` pairs (s, y), Armijo backtracking.
 
     The first trial step is 1 (min(1, 1/|g|) with an empty memory); pairs with s.y <= 1e-10 |s||y|
-    are skipped, and an ascent direction or a failed line search clears the memory.
+    are skipped, and an ascent direction or a failed line search clears the memory. Trials are
+    evaluated with their gradient, so the accepted one costs nothing more (one f and grad f per
+    iteration, as scipy's L-BFGS-B). The run ends as converged when the line search finds no
+    decrease above f's rounding, and as stopped when it fails along -grad f short of that.
     """
 
     name = "lbfgs"
     params = {"memory": Param(int, 10, "number of (s, y) pairs kept", ge=1), **ARMIJO_PARAMS}
 
     def init(self, oracle, x0):
-        self.x, self.last = x0, None
+        self.x, self.last, self.evaluation = x0, None, None
         self.pairs: deque = deque(maxlen=self.p["memory"])
 
     def step(self, oracle):
         xp, x = self.xp, self.x
-        f, g = oracle.value_and_grad(x)
+        f, g = self.evaluation or oracle.value_and_grad(x)
         if self.last is not None:
             self.remember(self.last[0], g - self.last[1])
         direction = -self.inverse_hessian_times(g)
@@ -173,11 +176,15 @@ class LBFGS(Optimizer):
         if not slope < 0:
             self.pairs.clear()
             direction, slope = -g, -dot(xp, g, g)
+        steepest = not self.pairs  # an empty memory searches along -g
         first = 1.0 if self.pairs or slope == 0 else min(1.0, 1.0 / math.sqrt(-slope))
-        self.x, taken = armijo(oracle, x, f, slope, direction, first, self.p)
-        self.last = (self.x - x, g) if taken > 0 else None
+        self.x, taken, evaluation = armijo(oracle, x, f, slope, direction, first, self.p, with_grad=True)
         if not taken:
+            if steepest:
+                raise Stalled(f"the line search along -grad f failed (|grad f| = {math.sqrt(-slope):.3g})")
             self.pairs.clear()
+        self.last = (self.x - x, g) if taken else None
+        self.evaluation = evaluation if taken else (f, g)
         return self.x
 
     def remember(self, s, y):
