@@ -4,7 +4,8 @@ Subclass :class:`Objective`, set ``name`` and implement ``__call__(self, x)`` us
 ``xp = optbench.namespace(x)``; the same code then runs on NumPy, torch (CPU and CUDA) and
 optbench's own dual and tape engines. Optional class attributes describe the problem:
 ``params`` (declared :class:`~optbench.params.Param`), ``dim_range`` and ``default_dim``,
-``convex``, ``smooth``; override ``x0``, ``minimizer``, ``L`` and ``mu`` where known.
+``convex``, ``smooth``; override ``x0``, ``minimizer``, ``L`` and ``mu`` where known. A problem
+whose size follows from its parameters (a data set's shape) overrides :meth:`dimension`.
 """
 from __future__ import annotations
 
@@ -22,13 +23,15 @@ def namespace(*arrays: Any):
     return array_api_compat.array_namespace(*arrays)
 
 
-def cached_constant(cache: dict, key: str, value: np.ndarray, like: Any):
-    """``value`` in ``like``'s namespace, dtype and device, converted once per kind into ``cache``."""
+def cached_constant(cache: dict, key: str, value: np.ndarray, like: Any, dtype: Any = None):
+    """``value`` in ``like``'s namespace and device and in ``dtype`` (default ``like``'s),
+    converted once per kind into ``cache``."""
     xp = namespace(like)
     device = array_api_compat.device(like)
-    cache_key = (key, id(xp), str(like.dtype), str(device))
+    dtype = like.dtype if dtype is None else dtype
+    cache_key = (key, id(xp), str(dtype), str(device))
     if cache_key not in cache:
-        cache[cache_key] = xp.asarray(value, dtype=like.dtype, device=device)
+        cache[cache_key] = xp.asarray(value, dtype=dtype, device=device)
     return cache[cache_key]
 
 
@@ -45,14 +48,23 @@ class Objective:
 
     def __init__(self, n: int | None = None, **params: Any):
         owner = f"objective {self.name!r}"
+        self.p = bind(owner, self.params, params)
+        derived = self.dimension(self.p)
+        if derived is not None and n is not None and int(n) != derived:
+            raise ParameterError(f"{owner}: dimension n follows from its parameters: {derived}, got {n}")
+        n = derived if derived is not None else n
         self.n = Param(int, self.default_dim).coerce(owner, "n", self.default_dim if n is None else n)
         low, high = self.dim_range
         if self.n < low or (high is not None and self.n > high):
             allowed = f"exactly {low}" if low == high else f">= {low}" + ("" if high is None else f" and <= {high}")
             raise ParameterError(f"{owner}: dimension n must be {allowed}, got {self.n}")
-        self.p = bind(owner, self.params, params)
         self._constants: dict[tuple, Any] = {}
         self.setup()
+
+    @classmethod
+    def dimension(cls, params: dict) -> int | None:
+        """The dimension n that ``params`` fix, or ``None`` where n is chosen freely."""
+        return None
 
     def setup(self) -> None:
         """Build data once per instance (matrices, synthetic data sets), from ``self.p``."""
@@ -96,13 +108,14 @@ class Objective:
         }
 
     # ---- helpers for implementations -------------------------------------------------------
-    def constant(self, key: str, value: np.ndarray, like: Any):
-        """``value`` as an array of ``like``'s namespace, dtype and device, cached per kind.
+    def constant(self, key: str, value: np.ndarray, like: Any, dtype: Any = None):
+        """``value`` as an array of ``like``'s namespace, dtype (or ``dtype``) and device, cached
+        per kind.
 
-        Objectives with data (matrices, samples) call this instead of converting on every
-        evaluation, which would dominate GPU timings.
+        Objectives with data (matrices, samples, index arrays) call this instead of converting
+        on every evaluation, which would dominate GPU timings.
         """
-        return cached_constant(self._constants, key, value, like)
+        return cached_constant(self._constants, key, value, like, dtype)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in {"n": self.n, **self.p}.items())

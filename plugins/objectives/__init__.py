@@ -8,11 +8,12 @@ from .classic import CLASSIC
 from .convex import CONVEX
 from .course_notes import COURSE_NOTES
 from .mgh import SUMS_OF_SQUARES
+from .workloads import WORKLOADS
 
 BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC, *BBOB, *SUMS_OF_SQUARES)
 
 
 @optbench.hookimpl
 def optbench_register_objectives(register):
-    for cls in BUILTIN_OBJECTIVES:
+    for cls in (*BUILTIN_OBJECTIVES, *WORKLOADS):  # workloads: tests/test_workloads.py, not the library's tests
         register(cls)
