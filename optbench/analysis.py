@@ -149,8 +149,8 @@ def solver_labels(cells: pd.DataFrame) -> pd.Series:
         params = [c for c in group.columns if c.startswith("optimizer.")
                   and group[c].notna().any() and group[c].astype(str).nunique() > 1]
         if params:
-            text = group[params].apply(
-                lambda r: ",".join(f"{c.removeprefix('optimizer.')}={r[c]}" for c in params), axis=1)
+            text = group[params].apply(  # a parameter a cell does not have (a library option) is left out
+                lambda r: ",".join(f"{c.removeprefix('optimizer.')}={r[c]}" for c in params if pd.notna(r[c])), axis=1)
             labels.loc[group.index] = f"{name}(" + text + ")"
     return labels
 
@@ -189,6 +189,62 @@ def problem_costs(cells: pd.DataFrame, traces: pd.DataFrame, budget: str = "iter
     # repeats and several runs of one (problem, solver): the median cost
     out = out.groupby(["problem", "solver"], as_index=False).agg(n=("n", "first"), cost=("cost", "median"))
     return out.assign(budget=budget)
+
+
+# ---- built-in optimizers beside their library counterparts ---------------------------------------
+# (library optimizer, its parameter, value) -> the built-in optimizer that computes the same method
+COUNTERPARTS = {
+    ("scipy", "method", "L-BFGS-B"): "lbfgs", ("scipy", "method", "Newton-CG"): "newton_cg",
+    ("torch_optim", "algorithm", "LBFGS"): "lbfgs", ("torch_optim", "algorithm", "Adam"): "adam",
+    ("torch_optim", "algorithm", "SGD"): "heavy_ball", ("torch_optim", "algorithm", "Adagrad"): "adagrad",
+    ("torch_optim", "algorithm", "RMSprop"): "rmsprop", ("optax", "algorithm", "adam"): "adam",
+    ("optax", "algorithm", "sgd"): "heavy_ball", ("optax", "algorithm", "adagrad"): "adagrad",
+    ("optax", "algorithm", "rmsprop"): "rmsprop",
+}
+
+
+def counterpart_table(cells: pd.DataFrame, traces: pd.DataFrame,
+                      targets: Sequence[float] = (1e-2, 1e-4, 1e-6, 1e-8)) -> pd.DataFrame:
+    """Each built-in optimizer beside its library counterparts, on the problems both ran.
+
+    A problem is the objective, its parameters, dtype, seed and start (not the backend: optax
+    runs on jax). Per pair, side and target (relative ``f - f*``, as :func:`targets_reached`):
+    ``built_in``, ``library`` (solver labels), ``method`` (the side), ``target``, ``problems``,
+    ``reached`` (cells that reached it), median ``iterations`` and ``oracle`` calls to it over
+    those, and the median ``time_per_iteration`` (s) of the side's cells.
+    """
+    columns = ["built_in", "library", "method", "target", "problems", "reached", "iterations", "oracle",
+               "time_per_iteration"]
+    if not len(cells) or not len(traces):
+        return pd.DataFrame(columns=columns)
+    keys = [c for c in problem_columns(cells) if c not in ("backend", "device")]
+    cells = cells.assign(solver=solver_labels(cells), built_in=cells.apply(_counterpart, axis=1),
+                         problem=cells[keys].apply(lambda row: "/".join(map(str, row)), axis=1))
+    library = cells[cells["built_in"].notna()]
+    reached = targets_reached(traces[traces["cell_id"].isin(cells["cell_id"])], targets)
+    per_iteration = cells["solve_time"] / cells["iterations"].where(cells["iterations"] > 0)
+    rows = []
+    for (library_label, built_in), library_cells in library.groupby(["solver", "built_in"]):
+        for built_in_label, built_in_cells in cells[cells["optimizer"] == built_in].groupby("solver"):
+            shared = set(library_cells["problem"]) & set(built_in_cells["problem"])
+            for label, side in ((built_in_label, built_in_cells), (library_label, library_cells)):
+                side = side[side["problem"].isin(shared)]
+                side_reached = reached[reached["cell_id"].isin(side["cell_id"])]
+                for target in sorted(side_reached["target"].unique(), reverse=True):
+                    hit = side_reached[(side_reached["target"] == target) & side_reached["reached"]]
+                    rows.append({"built_in": built_in_label, "library": library_label, "method": label,
+                                 "target": target, "problems": len(shared), "reached": len(hit),
+                                 "iterations": hit["iterations"].median(), "oracle": hit["oracle"].median(),
+                                 "time_per_iteration": per_iteration[side.index].median()})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _counterpart(cell: pd.Series) -> str | None:
+    """The built-in optimizer a library optimizer's cell is the counterpart of, if any."""
+    for (optimizer, param, value), built_in in COUNTERPARTS.items():
+        if cell["optimizer"] == optimizer and cell.get(f"optimizer.{param}") == value:
+            return built_in
+    return None
 
 
 def performance_profile(costs: pd.DataFrame, taus: Iterable[float] | None = None) -> pd.DataFrame:
@@ -325,7 +381,8 @@ def failures(cells: pd.DataFrame, successes: Sequence[str] = SUCCESS) -> pd.Data
     return frame[["run_id", "cell_id", "label", "task", "status", "reason"]].reset_index(drop=True)
 
 
-__all__ = ["BUDGETS", "THEORY_EXPONENTS", "bandwidth_table", "budget_values", "conditioning_table",
+__all__ = ["BUDGETS", "COUNTERPARTS", "THEORY_EXPONENTS", "bandwidth_table", "budget_values", "conditioning_table",
+           "counterpart_table",
            "convergence_curves", "cost_ratios", "data_profile", "failures", "jacobian_crossover",
            "jacobian_table", "kappa_exponents", "performance_profile", "preconditioning_effect",
            "problem_columns", "problem_costs", "solver_labels", "targets_reached", "throughput_table"]

@@ -27,18 +27,30 @@ class Results:
 
 
 def flatten_config(config: dict) -> dict:
-    """A cell config as flat columns: components by name, their params as ``kind.param``."""
+    """A cell config as flat columns: components by name, their params as ``kind.param``.
+
+    A table inside (a library's ``options``) continues the path: ``optimizer.options.lr``.
+    """
     out = {}
     for key, value in config.items():
         if isinstance(value, dict) and "name" in value:  # objective, optimizer
             out[key] = value["name"]
-            out.update({f"{key}.{k}": v for k, v in value.get("params", {}).items()})
+            out.update(_flat(key, value.get("params", {})))
         elif isinstance(value, dict):  # stop rules
-            out.update({f"{key}.{k}": v for k, v in value.items()})
-        elif isinstance(value, list):
-            out[key] = ",".join(map(str, value))
+            out.update(_flat(key, value))
         else:
-            out[key] = value
+            out.update(_flat("", {key: value}))
+    return out
+
+
+def _flat(prefix: str, table: dict) -> dict:
+    out = {}
+    for key, value in table.items():
+        column = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(_flat(column, value))
+        else:
+            out[column] = ",".join(map(str, value)) if isinstance(value, list) else value
     return out
 
 

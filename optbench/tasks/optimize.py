@@ -172,8 +172,10 @@ def profile_tables(results, budget: str) -> dict:
     if not len(results.traces) or analysis.solver_labels(cells).nunique() < 2:
         return {}
     costs = analysis.problem_costs(cells, results.traces, budget)
+    counterparts = analysis.counterpart_table(cells, results.traces)
     return {"performance_profile": analysis.performance_profile(costs),
-            "data_profile": analysis.data_profile(costs, per_dimension=budget == "oracle")}
+            "data_profile": analysis.data_profile(costs, per_dimension=budget == "oracle"),
+            **({"counterparts": counterparts} if len(counterparts) else {})}
 
 
 def tables(results, budget: str) -> dict:
@@ -203,9 +205,16 @@ FIGURES = (
                      "theory": "slope in theory", "points": "cells fitted", "kappa_min": "smallest kappa fitted",
                      "kappa_max": "largest kappa fitted", "censored": "cells that did not converge (left out)"}),
     Figure("performance-profile", "Performance profile (Dolan-Moré)", "Fraction of problems each solver "
-           "solves within tau times the best solver's budget.", ("performance_profile",),
+           "solves within tau times the best solver's budget. When the run has library optimizers (scipy, torch.optim, "
+           "optax), the table puts each built-in optimizer beside its counterparts, on the problems both ran.",
+           ("performance_profile",),
            lambda t, budget: _plots().profile(t["performance_profile"], "tau",
-                                              f"tau (budget / best budget; {BUDGET_LABELS[budget]})", log_x=True)),
+                                              f"tau (budget / best budget; {BUDGET_LABELS[budget]})", log_x=True),
+           numbers="counterparts",  # built-in optimizers beside the libraries' (scipy, torch.optim, optax)
+           headings={"built_in": "built-in", "library": "library counterpart", "method": "method",
+                     "target": "target (f - f* relative to x0)", "problems": "problems both ran",
+                     "reached": "cells reaching it", "iterations": "median iterations to it",
+                     "oracle": "median oracle calls to it", "time_per_iteration": "median time per iteration (s)"}),
     Figure("data-profile", "Data profile (Moré-Wild)", "Fraction of problems each solver solves within a "
            "budget (oracle calls are divided by n + 1).", ("data_profile",),
            lambda t, budget: _plots().profile(t["data_profile"], "alpha", BUDGET_LABELS[budget]

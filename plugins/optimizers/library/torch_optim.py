@@ -15,6 +15,7 @@ from optbench import CapabilityError, Optimizer, Param, ParameterError
 from .options import check_option_names
 
 ONE_ITERATION_PER_STEP = {"LBFGS": {"max_iter": 1}}  # so that a trace row is one L-BFGS iteration
+USES_LOSS = ("LBFGS",)  # the others only return the closure's value, so theirs asks for the gradient alone
 
 
 class TorchOptim(Optimizer):
@@ -38,6 +39,7 @@ class TorchOptim(Optimizer):
         accepted = [name for name in inspect.signature(self.library_class).parameters if name != "params"]
         check_option_names("torch_optim", f"torch.optim.{algorithm}", options, accepted)
         self.options = {**ONE_ITERATION_PER_STEP.get(algorithm, {}), **options}
+        self.uses_loss = algorithm in USES_LOSS
         try:  # torch checks values when it builds the optimizer: a bad one fails here, not mid-suite
             self.library_class([torch.zeros(1, requires_grad=True)], **self.options)
         except (TypeError, ValueError, RuntimeError) as exc:
@@ -63,6 +65,9 @@ class TorchOptim(Optimizer):
         def closure():
             nonlocal at
             x, at = (self.leaf.detach() if at is None else at), None
+            if not self.uses_loss:  # counted as the built-in optimizers count: a gradient, no f
+                self.leaf.grad = oracle.grad(x)
+                return None
             value, self.leaf.grad = oracle.value_and_grad(x)
             return value
 
