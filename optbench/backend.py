@@ -133,7 +133,8 @@ class Backend:
             kind = device.split(":")[0]
             if kind not in self.capabilities.devices:
                 raise CapabilityError(f"backend {self.name!r} does not support device {device!r}")
-            if device not in self.devices() and kind not in [d.split(":")[0] for d in self.devices()]:
+            # the CPU is always there; listing devices may import a GPU framework (torch: ~1 s)
+            if kind != "cpu" and device not in self.devices() and kind not in [d.split(":")[0] for d in self.devices()]:
                 raise CapabilityError(f"device {device!r} is not available for backend {self.name!r} on this machine")
 
     def _missing(self, method: str) -> CapabilityError:

@@ -15,6 +15,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,18 +57,23 @@ def cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("optbench")) / "minima"
 
 
-def known_minimum(objective) -> KnownMinimum:
-    """The objective's f* and x*, from memory, the cache directory, or solved (and cached) now."""
+def known_minimum(objective, evaluate: Callable[[np.ndarray], float] | None = None) -> KnownMinimum:
+    """The objective's f* and x*, from memory, the cache directory, or solved (and cached) now.
+
+    ``evaluate(x)`` computes f at a float64 NumPy point (default: ``objective`` on NumPy); a run
+    passes its backend's, so checking a cached minimiser imports no other array library.
+    """
     key = configuration_key(objective)
     if key in _memory:
         return _memory[key]
-    found = _read(objective, key)
+    evaluate = evaluate or (lambda x: float(objective(x)))
+    found = _read(objective, key, evaluate)
     if found is None:
         start = time.perf_counter()
         x_star = objective.minimizer
         # the default ``minimum`` asks for the minimiser again: evaluate f(x*) instead
         default = type(objective).minimum is Objective.minimum
-        f_star = float(objective(np.asarray(x_star, dtype=np.float64))) if default and x_star is not None \
+        f_star = evaluate(np.asarray(x_star, dtype=np.float64)) if default and x_star is not None \
             else objective.minimum
         found = KnownMinimum(f_star, None if x_star is None else np.asarray(x_star, dtype=np.float64),
                              time.perf_counter() - start)
@@ -82,7 +88,7 @@ def _path(key: str) -> Path | None:
     return None if directory is None else directory / f"{key}.json"
 
 
-def _read(objective, key: str) -> KnownMinimum | None:
+def _read(objective, key: str, evaluate: Callable[[np.ndarray], float]) -> KnownMinimum | None:
     """The cached entry, if there is one that still matches the objective."""
     path = _path(key)
     start = time.perf_counter()
@@ -97,7 +103,7 @@ def _read(objective, key: str) -> KnownMinimum | None:
     if x_star is not None:
         if x_star.shape != (objective.n,) or minimum is None:
             return None
-        value = float(objective(x_star))
+        value = evaluate(x_star)
         if not math.isclose(value, minimum, rel_tol=1e-9, abs_tol=1e-12):
             return None  # the objective changed since this entry was written
     return KnownMinimum(minimum, x_star, time.perf_counter() - start)

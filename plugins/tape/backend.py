@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -103,13 +104,12 @@ class TapeBackend(optbench.Backend):
         return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
     def synchronize(self, device: str | None = None) -> None:
+        torch = sys.modules.get("torch")  # not imported: no CUDA work was queued through it
+        if torch is None or not (device is None or str(device).startswith("cuda")):
+            return
         if self._cuda is None:
-            import torch
-
             self._cuda = torch.cuda.is_available()
-        if self._cuda and (device is None or str(device).startswith("cuda")):
-            import torch
-
+        if self._cuda:
             torch.cuda.synchronize()
 
     # ---- helpers -------------------------------------------------------------------------
