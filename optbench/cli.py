@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -190,17 +192,23 @@ def cmd_run(args, registry: Registry) -> int:
     from .runner import run_suite
     from .suite import load_suite
 
-    suite = load_suite(args.suite, registry)
+    suite = load_suite(args.suite, registry, max_cells=args.max_cells)
     if args.dry_run:
         cells = [c for c in suite.cells if args.only is None or c.matches(args.only)]
         for cell in cells:
             print(f"{cell.id}  {cell.label}")
         print(f"{len(cells)} cells", file=sys.stderr)
         return 0
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: stop like Ctrl-C
+        signal.signal(stop, _interrupt)
     summary = run_suite(suite, args.out, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
                         resume=args.resume, only=args.only, quiet=args.quiet)
     print(summary.line())
     return 130 if summary.status == "interrupted" else 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def cmd_replay(args, registry: Registry) -> int:
@@ -314,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", help="complete run RUN: skip its finished cells")
     p.add_argument("--only", metavar="PATTERN", help="cells whose label matches this glob, or whose id starts so")
     p.add_argument("--dry-run", action="store_true", help="list the cells and exit")
+    p.add_argument("--max-cells", type=int, metavar="N",
+                   help="refuse a grid of more cells (default: $OPTBENCH_MAX_CELLS, else 100000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (for logs)")
     p.set_defaults(handler=cmd_run)
 
@@ -356,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args, load_registry())
     except OptbenchError as exc:
         print(f"optbench: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # a store damaged or changed while a command reads it
+        print(f"optbench: error: the results store {str(args.out)!r} cannot be read: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("optbench: interrupted", file=sys.stderr)

@@ -8,13 +8,14 @@ slot (and so its own reusable optbench worker process) across the tasks it runs.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 
 from .errors import OptbenchError
 from .store import CellRecord
-from .workers import Slot
+from .workers import STOP_GRACE, Slot
 
 EXECUTORS = ("local", "dask")
 
@@ -42,8 +43,12 @@ class LocalExecutor:
                     yield record
 
     def close(self) -> None:
+        """Stop all workers at once (one after the other took seconds each on Ctrl-C)."""
         for slot in self.slots:
-            slot.close()
+            slot.begin_close()
+        deadline = time.monotonic() + STOP_GRACE
+        for slot in self.slots:
+            slot.finish_close(deadline)
 
 
 # ---- Dask ---------------------------------------------------------------------------------------
@@ -64,22 +69,35 @@ def run_in_slot(cell) -> CellRecord:
 
 
 class DaskExecutor:
-    """Cells as Dask tasks: on the cluster at ``address``, or on a new ``LocalCluster``."""
+    """Cells as Dask tasks: on the cluster at ``address``, or on a new ``LocalCluster``.
+
+    Checked when made, started on the first :meth:`run`, so a wrong setting is refused before
+    the run is recorded.
+    """
 
     def __init__(self, jobs: int = 1, address: str | None = None):
         try:
-            from distributed import Client, LocalCluster
+            import distributed  # noqa: F401
         except ImportError:
             raise OptbenchError("the dask executor needs dask.distributed: pip install 'optbench[dask]'") from None
-        self.cluster = None
-        if address is None:
-            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+        if jobs < 1:
+            raise OptbenchError(f"--jobs must be >= 1, got {jobs}")
+        self.jobs, self.address = jobs, address
+        self.cluster = self.client = None
+
+    def _start(self) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.address is None:
+            self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                         host="127.0.0.1", dashboard_address=None)
-        self.client = Client(self.cluster if address is None else address)
+        self.client = Client(self.cluster if self.address is None else self.address)
 
     def run(self, cells: Iterable) -> Iterator[CellRecord]:
         from distributed import as_completed
 
+        if self.client is None:
+            self._start()
         futures = [self.client.submit(run_in_slot, cell, key=f"optbench-cell-{cell.id}", pure=False)
                    for cell in cells]
         for future in as_completed(futures):
@@ -87,7 +105,8 @@ class DaskExecutor:
             future.release()
 
     def close(self) -> None:
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 

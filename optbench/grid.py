@@ -9,6 +9,7 @@ import fnmatch
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,21 @@ def objective_grid(file: str, i: int, entry: dict, registry) -> tuple[str, list[
                 raise SuiteError(file, f"objectives[{i}].x0[{j}]", f"objective {spec.name!r}: a starting point "
                                  f"needs n = {params['n']} coordinates, got {len(start)}")
     return spec.name, grid, entry.get("x0", [None])
+
+
+def count_points(params: dict) -> int:
+    """How many grid points a parameter table makes (each list is an axis), without making them."""
+    return math.prod(len(value) if isinstance(value, list) else 1 for value in params.values())
+
+
+def count_objective_points(data: dict) -> int:
+    """Objective points x starting points of a grid, counted."""
+    return sum(count_points(entry.get("params", {})) * len(entry.get("x0", [None])) for entry in data["objectives"])
+
+
+def count_placements(data: dict) -> int:
+    """Backends x devices x dtypes x repeats: how many times each point of a grid runs."""
+    return len(data["backends"]) * len(data["devices"]) * len(data["dtypes"]) * data["repeats"]
 
 
 def matching_rules(rules: list[dict], where: dict) -> list[dict]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from . import environment
 from .errors import OptbenchError
 from .executors import LocalExecutor, make_executor
 from .registry import load_registry
-from .store import CellRecord, Store
+from .store import CellRecord, Store, StoreError
 from .suite import Suite, SuiteError, parse_suite
 from .vocabulary import FAILED, TIMING_COLUMNS
 
@@ -81,33 +82,62 @@ def new_run_id() -> str:
 def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, executor: str = "local",
               scheduler: str | None = None, resume: str | None = None, only: str | None = None,
               quiet: bool = False) -> RunSummary:
-    """Run ``suite``'s cells (those matching ``only``) into the store at ``out``."""
+    """Run ``suite``'s cells (those matching ``only``) into the store at ``out``.
+
+    However the run ends, it gets a final status: ``complete``, ``interrupted`` (Ctrl-C) or
+    ``failed`` (anything else, re-raised; a store that cannot be written is a
+    :class:`~optbench.store.StoreError`).
+    """
     cells = [cell for cell in suite.cells if only is None or cell.matches(only)]
     if not cells:
         raise OptbenchError(f"--only {only!r} matches none of the {len(suite.cells)} cells of {suite.path}")
     store = Store(out)
     try:
-        if resume is None:
-            run_id = new_run_id()
-            options = {"jobs": jobs, "executor": executor, "scheduler": scheduler, "only": only}
-            env = environment.capture(load_registry(), suite.path, suite.hash, suite.data["threads"])
-            store.create_run(run_id, suite, len(cells), options, env)
-            done: set[str] = set()
-        else:
-            run_id = resume
-            if store.run(run_id)["suite_hash"] != suite.hash:
-                raise SuiteError(suite.path, "", f"the suite file changed since run {run_id!r} started; "
-                                 "resume it with the same file or start a new run")
-            done = store.done_cells(run_id)
-            store.set_run_status(run_id, "running")
+        run_id = resume or new_run_id()
+        store.claim(run_id)
+        done = set() if resume is None else resumable(store, run_id, suite)
         todo = [cell for cell in cells if cell.id not in done]
+        runner = make_executor(executor, jobs, scheduler) if todo else None  # bad settings: refused before the run exists
         summary = RunSummary(run_id, store.path, "running", len(cells), skipped_done=len(cells) - len(todo))
-        summary.status = drive(store, run_id, todo, make_executor(executor, jobs, scheduler) if todo else None,
-                                Progress(len(cells), len(cells) - len(todo), quiet), summary.counts)
-        store.set_run_status(run_id, summary.status)
+        try:
+            if resume is None:
+                options = {"jobs": jobs, "executor": executor, "scheduler": scheduler, "only": only}
+                env = environment.capture(load_registry(), suite.path, suite.hash, suite.data["threads"])
+                store.create_run(run_id, suite, len(cells), options, env)
+            else:
+                store.set_run_status(run_id, "running")
+            summary.status = drive(store, run_id, todo, runner, Progress(len(cells), len(cells) - len(todo), quiet),
+                                   summary.counts)
+            store.set_run_status(run_id, summary.status)
+        except sqlite3.Error as exc:
+            end_run(store, run_id, "failed")
+            raise StoreError(f"writing to {str(store.path)!r} failed ({exc}); the {sum(summary.counts.values())} "
+                             f"cells committed before are kept: free the problem, then --resume {run_id}") from None
+        except KeyboardInterrupt:  # before or after the cells ran
+            end_run(store, run_id, "interrupted")
+            raise
+        except BaseException:
+            end_run(store, run_id, "failed")
+            raise
         return summary
     finally:
         store.close()
+
+
+def resumable(store: Store, run_id: str, suite: Suite) -> set[str]:
+    """The finished cells of run ``run_id``, which must have been started from ``suite``."""
+    if store.run(run_id)["suite_hash"] != suite.hash:
+        raise SuiteError(suite.path, "", f"the suite file changed since run {run_id!r} started; "
+                         "resume it with the same file or start a new run")
+    return store.done_cells(run_id)
+
+
+def end_run(store: Store, run_id: str, status: str) -> None:
+    """Record the run's final ``status`` if the store still takes a write (a full disk may not)."""
+    try:
+        store.set_run_status(run_id, status)
+    except sqlite3.Error:
+        pass
 
 
 def drive(store: Store, run_id: str, todo: list, runner, progress: Progress, counts: Counter) -> str:

@@ -64,6 +64,8 @@ def _explain(error) -> tuple[str, str]:
         return path, f"expected a value >= {expected}, got {value}"
     if keyword == "exclusiveMinimum":
         return path, f"expected a value > {expected}, got {value}"
+    if keyword == "maximum":
+        return path, f"expected a value <= {expected}, got {value}"
     if keyword == "minLength":
         return path, "expected a non-empty string"
     if keyword == "minItems":

@@ -6,7 +6,12 @@ not an optbench store (foreign, corrupt, a newer format) is refused, never overw
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import math
+import os
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -56,6 +61,44 @@ class StoreError(OptbenchError):
     """A results file that cannot be used, or a run or cell that is not in it."""
 
 
+def _damage(db: sqlite3.Connection) -> str | None:
+    """SQLite's first complaint about the file's pages and indexes, or None when intact."""
+    problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    return None if problems == ["ok"] else problems[0]
+
+
+# NaN and infinities are not JSON: SQLite's json functions reject a bare NaN, so they are stored
+# as these strings and read back as floats
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def dumps(value) -> str:
+    """``value`` as strict JSON, non-finite floats written as the strings above."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_spell_non_finite(value), allow_nan=False)
+
+
+def _spell_non_finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _spell_non_finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_spell_non_finite(item) for item in value]
+    return value
+
+
+def loads(text: str):
+    """What :func:`dumps` wrote, the non-finite floats restored."""
+    return json.loads(text, object_hook=_read_non_finite)
+
+
+def _read_non_finite(table: dict) -> dict:
+    return {key: _NON_FINITE.get(item, item) if isinstance(item, str) else item for key, item in table.items()}
+
+
 def store_path(location: str | Path) -> Path:
     """The database file: ``location`` itself, or ``optbench.sqlite`` inside a directory."""
     location = Path(location)
@@ -63,37 +106,83 @@ def store_path(location: str | Path) -> Path:
 
 
 class Store:
-    """An open results store (see the module docstring)."""
+    """An open results store (see the module docstring).
+
+    ``create=True`` (the runner) opens it for writing, creating it when missing, after an
+    integrity check: a damaged, foreign or read-only file is refused before anything is
+    written. ``create=False`` (reading commands) opens an existing store without writing, so
+    a store on a read-only mount can be reported.
+    """
 
     def __init__(self, location: str | Path, create: bool = True):
         self.path = store_path(location)
-        if not self.path.exists():
-            if not create:
-                raise StoreError(f"no results store at {str(self.path)!r}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = self._connect()
-            self.db.executescript(f"BEGIN; {SCHEMA} INSERT INTO meta VALUES ('format', '{FORMAT}'), "
-                                  f"('version', '{VERSION}'); COMMIT;")  # all or nothing
+        self._run_locks = None
+        if self.path.is_dir():
+            raise StoreError(f"{str(self.path)!r} is a directory, not a results file; choose another --out")
+        if create:
+            self._create_if_missing()
+        elif not self.path.exists():
+            raise StoreError(f"no results store at {str(self.path)!r}")
+        self._check(integrity=create)
+        self.db = self._connect_for_writing() if create else self._connect_for_reading()
+
+    # ---- opening ------------------------------------------------------------------------
+    def _create_if_missing(self) -> None:
+        """Build a new store under a temporary name, then link it into place.
+
+        The link is atomic and never replaces a file, so two runs starting at once into a new
+        directory both end up using the one complete store that got there first.
+        """
+        if self.path.exists():
             return
-        self._refuse_foreign()
-        self.db = self._connect()
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # with WAL, durable against a killed process
-        return db
-
-    def _refuse_foreign(self) -> None:
         where = str(self.path)
-        with open(self.path, "rb") as handle:
-            if handle.read(16) != _SQLITE_HEADER:
-                raise StoreError(f"{where} is not an optbench results store (not an SQLite database); "
-                                 "refusing to touch it: choose another --out")
         try:
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the results directory for {where!r}: {exc.strerror}") from None
+        temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.new")
+        try:
+            db = sqlite3.connect(temp)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(f"BEGIN; {SCHEMA} INSERT INTO meta VALUES ('format', '{FORMAT}'), "
+                                 f"('version', '{VERSION}'); COMMIT;")
+            finally:
+                db.close()
+            os.link(temp, self.path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot create the results store {where!r}: {exc}") from None
+        finally:
+            for leftover in (temp, Path(f"{temp}-wal"), Path(f"{temp}-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def _snapshot_uri(self) -> str:
+        """A read-only URI that creates no ``-wal``/``-shm`` file when there is none.
+
+        Without a ``-wal`` file nothing is being written, so the file may be read as
+        immutable; that also works on a read-only mount, where ``mode=ro`` cannot start.
+        """
+        wal = Path(f"{self.path}-wal").exists()
+        return self.path.resolve().as_uri() + ("?mode=ro" if wal else "?immutable=1")
+
+    def _check(self, integrity: bool) -> None:
+        """Refuse a file that is not an intact optbench store of this version, touching nothing."""
+        where = str(self.path)
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(16)
+        except OSError as exc:
+            raise StoreError(f"cannot read {where!r}: {exc.strerror}") from None
+        if header != _SQLITE_HEADER:
+            raise StoreError(f"{where} is not an optbench results store (not an SQLite database); "
+                             "refusing to touch it: choose another --out")
+        try:
+            db = sqlite3.connect(self._snapshot_uri(), uri=True)
             try:
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+                damage = _damage(db) if integrity and meta.get("format") == FORMAT else None
             finally:
                 db.close()
         except sqlite3.DatabaseError as exc:
@@ -103,9 +192,44 @@ class Store:
         if meta.get("version") != str(VERSION):
             raise StoreError(f"{where} has results format version {meta.get('version')}, "
                              f"this optbench reads version {VERSION}")
+        if damage:
+            raise StoreError(f"{where} is damaged ({damage}); refusing to write into it: "
+                             "choose another --out (reading commands may still get its intact runs)")
+
+    def _connect_for_writing(self) -> sqlite3.Connection:
+        if not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK):
+            raise StoreError(f"{str(self.path)!r} is read-only; choose another --out to write a run")
+        db = sqlite3.connect(self.path, timeout=30)  # waits for the lock while another run commits
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL, durable against a killed process
+        return db
+
+    def _connect_for_reading(self) -> sqlite3.Connection:
+        if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
+            # an ordinary connection removes the -wal/-shm files it needed when it closes
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA query_only=ON")
+            return db
+        return sqlite3.connect(self._snapshot_uri(), uri=True)  # a read-only file or mount
+
+    def claim(self, run_id: str) -> None:
+        """Hold ``run_id`` for this process until :meth:`close`; refuse a run another driver holds.
+
+        A POSIX record lock on one byte of a lock file beside the store, so the kernel frees
+        it when the driver dies, however it dies.
+        """
+        if self._run_locks is None:
+            self._run_locks = open(f"{self.path}-runs.lock", "a+b")
+        byte = int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:6], "big")
+        try:
+            fcntl.lockf(self._run_locks, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+        except OSError:
+            raise StoreError(f"run {run_id!r} is still running in another process; wait for it to end "
+                             "or stop it before resuming it") from None
 
     def close(self) -> None:
         self.db.close()
+        if self._run_locks is not None:
+            self._run_locks.close()  # frees the claims
 
     # ---- runs -----------------------------------------------------------------------------
     def create_run(self, run_id: str, suite, cells_total: int, options: dict, environment: dict) -> None:
@@ -138,10 +262,10 @@ class Store:
         """Store a finished cell and its trace in one transaction."""
         with self.db:
             self.db.execute("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (run_id, record.id, record.label, json.dumps(record.config), record.status,
-                             record.reason, json.dumps(record.metrics), record.started, record.finished))
+                            (run_id, record.id, record.label, dumps(record.config), record.status,
+                             record.reason, dumps(record.metrics), record.started, record.finished))
             self.db.executemany("INSERT INTO traces VALUES (?, ?, ?, ?)",
-                                ((run_id, record.id, seq, json.dumps(row)) for seq, row in enumerate(record.rows)))
+                                ((run_id, record.id, seq, dumps(row)) for seq, row in enumerate(record.rows)))
 
     def latest_run(self) -> str:
         """The id of the run that started last."""
@@ -171,7 +295,7 @@ class Store:
         """(run id, cell id, row) of every stored trace row (of ``run_id``), in cell order."""
         where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
         rows = self.db.execute(f"SELECT run_id, cell_id, row FROM traces {where} ORDER BY run_id, cell_id, seq", args)
-        return [(run, cell, json.loads(row)) for run, cell, row in rows]
+        return [(run, cell, loads(row)) for run, cell, row in rows]
 
     def cell(self, run_id: str, prefix: str) -> CellRecord:
         """The stored cell of ``run_id`` whose id starts with ``prefix`` (exactly one)."""
@@ -182,11 +306,11 @@ class Store:
             what = "no cell" if not rows else f"{len(rows)} cells"
             raise StoreError(f"{what} of run {run_id!r} has an id starting with {prefix!r}")
         record = _record(*rows[0])
-        record.rows = [json.loads(r[0]) for r in self.db.execute(
+        record.rows = [loads(r[0]) for r in self.db.execute(
             "SELECT row FROM traces WHERE run_id = ? AND cell_id = ? ORDER BY seq", (run_id, record.id))]
         return record
 
 
 def _record(cell_id, label, config, status, reason, metrics, started, finished) -> CellRecord:
     """A stored cell row as a record (its trace not read)."""
-    return CellRecord(cell_id, label, json.loads(config), status, reason, json.loads(metrics), [], started, finished)
+    return CellRecord(cell_id, label, loads(config), status, reason, loads(metrics), [], started, finished)

@@ -7,21 +7,26 @@ plugins (names, parameter values, combinations) follow here, and the suite's tas
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from .errors import SuiteError, suggest
+from .errors import OptbenchError, SuiteError, key_path, suggest
 from .grid import RULE_SETTINGS, Cell, cell_id, check_unique, lookup, objective_grid
 from .registry import Registry, load_registry
 from .schema import SCHEMA, SCHEMA_PATH, check_schema, defaults, table_defaults, validate_schema
 from .tasks import TASKS
 
 TABLES = ("stop", "timing", "jacobian")  # tables whose keys have defaults of their own
+MAX_CELLS = 100_000  # default largest grid; a bigger one is refused before it is expanded
+ENV_MAX_CELLS = "OPTBENCH_MAX_CELLS"
 
 
 @dataclass
@@ -37,36 +42,82 @@ class Suite:
     cells: list[Cell] = field(default_factory=list)
 
 
-def load_suite(path: str | Path, registry: Registry | None = None) -> Suite:
+def load_suite(path: str | Path, registry: Registry | None = None, max_cells: int | None = None) -> Suite:
     """Read, validate and expand the suite file at ``path``."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SuiteError(str(path), "", f"cannot read the suite file: {exc.strerror}") from None
-    return parse_suite(raw.decode(), str(path), registry)
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise SuiteError(str(path), "", f"not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    return parse_suite(text, str(path), registry, max_cells)
 
 
-def parse_suite(text: str, file: str = "<suite>", registry: Registry | None = None) -> Suite:
-    """Validate and expand suite ``text`` (``file`` names it in errors)."""
+def parse_suite(text: str, file: str = "<suite>", registry: Registry | None = None,
+                max_cells: int | None = None) -> Suite:
+    """Validate and expand suite ``text`` (``file`` names it in errors).
+
+    A grid of more than ``max_cells`` cells (default: ``$OPTBENCH_MAX_CELLS``, else
+    :data:`MAX_CELLS`) is refused before it is expanded.
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(file, "", f"not valid TOML: {exc}") from None
+    _check_finite(file, data)
     validate_schema(data, file)
-    registry = registry or load_registry()
     top = {k: v for k, v in data.items() if k != "grid"}
-    cells: list[Cell] = []
-    for i, section in enumerate(data.get("grid", [{}])):
-        where = f"grid[{i}]." if "grid" in data else ""
-        try:
-            grid = _with_defaults(file, {**top, **section})
-            cells += validate(grid, file, registry)
-        except SuiteError as exc:
-            raise SuiteError(file, where + exc.path, exc.message) from None
+    sections = [(f"grid[{i}]." if "grid" in data else "", {**top, **section})
+                for i, section in enumerate(data.get("grid", [{}]))]
+    grids = [_in_section(file, where, _with_defaults, file, section) for where, section in sections]
+    _check_size(file, sum(TASKS[grid["task"]].count(grid) for grid in grids), cell_limit(max_cells))
+    registry = registry or load_registry()
+    cells = [cell for (where, _), grid in zip(sections, grids)
+             for cell in _in_section(file, where, validate, grid, file, registry)]
     check_unique(file, cells)
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Suite(data["name"], data.get("description", ""), file, text, digest, _with_defaults(file, top, False), cells)
+
+
+def _in_section(file: str, where: str, check, *args):
+    """``check(*args)``, its errors' key paths prefixed by the grid section (``grid[1].``)."""
+    try:
+        return check(*args)
+    except SuiteError as exc:
+        raise SuiteError(file, where + exc.path, exc.message) from None
+
+
+def _check_finite(file: str, value: Any, path: str = "") -> None:
+    """NaN and infinities are refused wherever a number may go (a NaN timeout never fires)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SuiteError(file, path, f"expected a finite number, got {value}")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        _check_finite(file, item, key_path(path, key))
+
+
+def cell_limit(given: int | None = None) -> int:
+    """The largest grid allowed: ``given``, else ``$OPTBENCH_MAX_CELLS``, else :data:`MAX_CELLS`."""
+    if given is None:
+        text = os.environ.get(ENV_MAX_CELLS)
+        if text is None:
+            return MAX_CELLS
+        try:
+            given = int(text)
+        except ValueError:
+            raise OptbenchError(f"{ENV_MAX_CELLS} must be a positive integer, got {text!r}") from None
+    if given < 1:
+        raise OptbenchError(f"the cell limit must be a positive integer, got {given}")
+    return given
+
+
+def _check_size(file: str, count: int, limit: int) -> None:
+    if count > limit:
+        raise SuiteError(file, "", f"the grid has up to {count:,} cells, more than the limit of {limit:,}: "
+                         f"narrow it, or raise the limit with --max-cells or {ENV_MAX_CELLS}")
 
 
 def _with_defaults(file: str, grid: dict, complete: bool = True) -> dict:

@@ -12,12 +12,14 @@ either way the slot starts a fresh worker for the next cell.
 """
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -27,10 +29,16 @@ from .tasks import prepare, run_cell
 from .vocabulary import thread_env
 
 # -P (Python >= 3.11): the working directory is not put on sys.path, so a folder there named
-# optbench/ cannot shadow the installed package in the workers
-WORKER_COMMAND = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-m", "optbench.workers"]
+# optbench/ cannot shadow the installed package in the workers; -u: a plugin's prints reach the
+# cell's output file at once, even when the worker then dies
+WORKER_COMMAND = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else []), "-u", "-m", "optbench.workers"]
 STARTUP_GRACE = 120.0  # seconds a new worker may take to import the plugins
 FLUSH_EVERY = 0.02  # seconds between trace batches
+STOP_GRACE = 5.0  # seconds idle workers get to exit when the executor closes
+MAX_WAIT = 60.0  # longest single wait on the workers (a huge timeout must not overflow select)
+RESENDS = 2  # times a cell is sent to a fresh worker when the last one died before starting it
+OUTPUT_LIMIT = 64 * 1024  # bytes of a cell's printed output kept (its head and its tail)
+PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 
 
 # ---- inside the worker process ----------------------------------------------------------------
@@ -41,7 +49,6 @@ class RowStream:
         self.connection = connection
         self.rows: list[dict] = []
         self.lock = threading.Lock()
-        self.parent = os.getppid()
         threading.Thread(target=self._flush_forever, daemon=True).start()
 
     def emit(self, row: dict) -> None:
@@ -51,20 +58,44 @@ class RowStream:
         """Send ``message`` after the rows emitted before it."""
         with self.lock:
             self._flush_locked()
-            self.connection.send(message)
+            self._send(message)
 
     def _flush_locked(self) -> None:
         if self.rows:
             batch, self.rows = self.rows, []
-            self.connection.send(("rows", batch))
+            self._send(("rows", batch))
+
+    def _send(self, message: tuple) -> None:
+        try:
+            self.connection.send(message)
+        except OSError:  # the supervisor is gone: nobody reads our results, and no traceback helps
+            os._exit(0)
 
     def _flush_forever(self) -> None:
         while True:
             time.sleep(FLUSH_EVERY)
-            if os.getppid() != self.parent:  # the supervisor is gone: nobody reads our results
-                os._exit(1)
             with self.lock:
                 self._flush_locked()
+
+
+def die_with(parent: int) -> None:
+    """End this worker when its supervisor ends, however it ends and whatever the worker is doing.
+
+    On Linux the kernel sends SIGKILL (a parent-death signal), which also stops a worker busy
+    in C code holding the GIL; elsewhere a thread checks the parent now and then.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it ended before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def set_threads(threads: int) -> dict:
@@ -98,12 +129,15 @@ def serve(inbox: Connection, outbox: Connection) -> None:
         settings = set_threads(config["threads"])
         wall, cpu = time.perf_counter(), time.process_time()
         outcome = run_cell(config, stream.emit)
+        sys.stdout.flush()  # the plugin's prints belong to this cell's output
+        sys.stderr.flush()
         metrics = {**outcome.metrics, "wall_time": time.perf_counter() - wall,
                    "cpu_time": time.process_time() - cpu, "pid": pid, "host": host, **settings}
         stream.send(("done", outcome.status, outcome.reason, metrics))
 
 
 def main(argv: list[str]) -> None:
+    die_with(int(argv[2]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     faulthandler.enable()  # a segfault prints the Python stack on stderr before the process dies
     inbox = Connection(int(argv[0]), writable=False)
@@ -113,21 +147,26 @@ def main(argv: list[str]) -> None:
 
 # ---- in the supervisor ----------------------------------------------------------------------------
 class Worker:
-    """A handle on one worker process."""
+    """A handle on one worker process; what it prints goes to a file of its own."""
 
     def __init__(self, threads: int = 1):
         self.threads = threads
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
+        self.output = tempfile.TemporaryFile()
+        self.mark = 0  # where the current cell's output starts
         self.process = subprocess.Popen(
-            [*WORKER_COMMAND, str(to_worker_r), str(from_worker_w)],
-            pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL,
-            env={**os.environ, **thread_env(threads)})
+            [*WORKER_COMMAND, str(to_worker_r), str(from_worker_w), str(os.getpid())],
+            pass_fds=(to_worker_r, from_worker_w), stdin=subprocess.DEVNULL, stdout=self.output,
+            stderr=self.output, env={**os.environ, **thread_env(threads)})
         os.close(to_worker_r)  # our copies; the worker's end-of-file must be visible
         os.close(from_worker_w)
         self.outbox = Connection(to_worker_w, readable=False)
         self.inbox = Connection(from_worker_r, writable=False)
         self.pid, self.host = self.process.pid, socket.gethostname()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def death(self) -> str:
         """Why the process ended, once it has."""
@@ -138,32 +177,61 @@ class Worker:
             return f"worker process died from signal {-code} ({name}{hint})"
         return f"worker process exited with status {code}"
 
+    def mark_output(self) -> None:
+        """What the worker prints from now on belongs to the cell it starts."""
+        self.mark = os.fstat(self.output.fileno()).st_size
+
+    def take_output(self) -> str:
+        """What the worker printed since the mark (its head and tail when long); moves the mark."""
+        fd, end = self.output.fileno(), os.fstat(self.output.fileno()).st_size
+        size, half = end - self.mark, OUTPUT_LIMIT // 2
+        if size <= OUTPUT_LIMIT:
+            data = os.pread(fd, size, self.mark)
+        else:
+            data = (os.pread(fd, half, self.mark) + f"\n[... {size - 2 * half} bytes left out ...]\n".encode()
+                    + os.pread(fd, half, end - half))
+        self.mark = end
+        return data.decode(errors="replace")
+
+    def ask_to_stop(self) -> None:
+        """Ask the worker to exit after its current message (see :meth:`reap`)."""
+        try:
+            self.outbox.send(None)
+        except OSError:  # already gone
+            pass
+
+    def reap(self, deadline: float) -> None:
+        """Wait until ``deadline`` (monotonic) for the worker to exit, then kill it."""
+        try:
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
         self.inbox.close()
         self.outbox.close()
-
-    def stop(self) -> None:
-        """Ask the worker to exit after its current message; kill it if it does not."""
-        try:
-            self.outbox.send(None)
-            self.process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        self.kill()
+        self.output.close()
 
 
 class Slot:
-    """Runs one cell at a time on a worker it starts, and replaces the worker when it dies."""
+    """Runs one cell at a time on a worker it starts, and replaces the worker when it dies.
+
+    Only the cell a worker had started is blamed for its death: a worker found dead, or dying
+    before it starts the cell sent to it, is replaced and the cell sent again.
+    """
 
     def __init__(self):
         self.worker: Worker | None = None
         self.cell = None
         self.rows: list[dict] = []
+        self.output = ""
         self.deadline = 0.0
         self.started: float | None = None
+        self.resends = 0
         self.pid: int | None = None
         self.host: str | None = None
 
@@ -177,17 +245,29 @@ class Slot:
 
     def assign(self, cell) -> None:
         """Send ``cell`` (a :class:`~optbench.suite.Cell`) to this slot's worker."""
-        threads = cell.config["threads"]
-        if self.worker is None or self.worker.threads != threads:
-            self.close()
+        self.cell, self.rows, self.output, self.started, self.resends = cell, [], "", None, 0
+        self._send()
+
+    def _send(self) -> None:
+        """Send the cell to a live worker with the cell's thread count, starting one if needed."""
+        threads = self.cell.config["threads"]
+        if self.worker is not None and (self.worker.threads != threads or not self.worker.alive()):
+            self.worker.ask_to_stop()
+            self.worker.reap(time.monotonic() + STOP_GRACE)
+            self.worker = None
+        if self.worker is None:
             self.worker = Worker(threads)
+        self.worker.mark_output()
         self.pid, self.host = self.worker.pid, self.worker.host
-        self.cell, self.rows, self.started = cell, [], None
-        self.deadline = time.monotonic() + STARTUP_GRACE + cell.config["timeout"]
-        self.worker.outbox.send(cell.config)
+        self.deadline = time.monotonic() + STARTUP_GRACE + self.cell.config["timeout"]
+        try:
+            self.worker.outbox.send(self.cell.config)
+        except OSError:  # it died just now: poll() sees the end of its pipe and sends the cell again
+            pass
 
     def time_left(self) -> float:
-        return self.deadline - time.monotonic()
+        """Seconds until the cell's deadline (at most :data:`MAX_WAIT`, a safe wait)."""
+        return min(self.deadline - time.monotonic(), MAX_WAIT)
 
     def poll(self) -> CellRecord | None:
         """Read what the worker sent; the finished cell's record, if it finished or died."""
@@ -197,7 +277,12 @@ class Slot:
                 if record is not None:
                     return record
         except (EOFError, OSError):
-            return self._end("crashed", self._died())
+            reason = self._died()
+            if self.started is None and self.resends < RESENDS:  # the cell never ran: not its fault
+                self.resends += 1
+                self._send()
+                return None
+            return self._end("crashed", reason)
         return None
 
     def check(self, readable: bool) -> CellRecord | None:
@@ -214,14 +299,25 @@ class Slot:
             return record
         timeout = self.cell.config["timeout"]
         where = "before the cell started" if self.started is None else f"after {timeout:g} s"
-        self.worker.kill()
-        self.worker = None
+        self._retire_worker()
         return self._end("timeout", f"no result {where}; worker killed")
 
-    def close(self) -> None:
+    def begin_close(self) -> None:
+        """Start stopping the worker: an idle one is asked to exit, a busy one (its cell abandoned) killed."""
         if self.worker is not None:
-            self.worker.stop()
+            if self.busy:
+                self.worker.kill()
+            else:
+                self.worker.ask_to_stop()
+
+    def finish_close(self, deadline: float) -> None:
+        if self.worker is not None:
+            self.worker.reap(deadline)
             self.worker = None
+
+    def close(self) -> None:
+        self.begin_close()
+        self.finish_close(time.monotonic() + STOP_GRACE)
 
     def _handle(self, message: tuple) -> CellRecord | None:
         kind = message[0]
@@ -230,23 +326,31 @@ class Slot:
         elif kind == "start":
             self.started = time.time()
             self.deadline = time.monotonic() + self.cell.config["timeout"]
+            self.worker.mark_output()  # what it printed while starting up is nobody's
         elif kind == "rows":
             self.rows.extend(message[1])
         elif kind == "done":
+            self.output += self.worker.take_output()
             return self._end(message[1], message[2], message[3])
         return None
 
     def _died(self) -> str:
         """The worker's pipe closed: reap it and say why it is gone."""
-        worker, self.worker = self.worker, None
+        worker = self.worker
         try:
             worker.process.wait(timeout=5)
         except subprocess.TimeoutExpired:  # closed its pipe but lingers
-            worker.kill()
+            self._retire_worker()
             return "worker process closed its pipe and was killed"
         reason = worker.death()
-        worker.kill()
+        self._retire_worker()
         return reason
+
+    def _retire_worker(self) -> None:
+        """Kill the worker, keeping what it printed for the cell."""
+        self.output += self.worker.take_output()
+        self.worker.kill()
+        self.worker = None
 
     def _end(self, status: str, reason: str, metrics: dict | None = None) -> CellRecord:
         cell, self.cell = self.cell, None
@@ -254,6 +358,8 @@ class Slot:
             metrics = {"pid": self.pid, "host": self.host}
             if self.rows:
                 metrics["iterations"] = self.rows[-1].get("iter")
+        if self.output:
+            metrics["output"] = self.output
         return CellRecord(cell.id, cell.label, cell.config, status, reason, metrics, self.rows,
                           self.started, time.time())
 

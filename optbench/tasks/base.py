@@ -39,7 +39,8 @@ class Task:
     """One kind of cell: the suite keys it reads, how it expands, runs and reports.
 
     ``expand(data, objectives, file, registry)`` yields the cells of one validated grid
-    (``objectives`` as :func:`optbench.grid.objective_grid` gives them); ``run(config, emit)``
+    (``objectives`` as :func:`optbench.grid.objective_grid` gives them); ``count(data)`` says
+    how many at most, before anything is expanded, so an oversized grid is refused cheaply; ``run(config, emit)``
     runs a cell inside a worker, streaming trace rows through ``emit``; ``tables(results,
     budget)`` returns the report's tables of the task's cells by name; ``names(data)`` lists,
     per key (``optimizer``, ``measure``...), the names an ``exclude`` rule may match beyond the
@@ -52,6 +53,7 @@ class Task:
     objective_keys: tuple[str, ...]  # keys of an objectives entry only this task reads
     names: Callable[[dict], dict[str, list]]
     expand: Callable[..., Iterator]
+    count: Callable[[dict], int]  # how many cells expand yields at most, counted without expanding
     run: Callable[[dict, Emit], Outcome]
     tables: Callable[..., dict]
     figures: tuple[Figure, ...] = ()

@@ -11,7 +11,9 @@ import itertools
 from typing import Any
 
 from ..errors import ParameterError, SuiteError, suggest
-from ..grid import Cell, axes, cell_id, format_params, lookup, matching_rules, points
+from ..grid import (Cell, axes, cell_id, count_objective_points, count_placements, count_points, format_params,
+                    lookup, matching_rules, points)
+from ..params import bind
 from ..vocabulary import BUDGET_COLUMNS, BUDGET_LABELS
 from .base import Emit, Figure, Outcome, Task, short_value
 
@@ -32,9 +34,13 @@ def optimizer_grid(file: str, i: int, entry: dict, registry) -> tuple[str, list[
     grid = []
     for given in points(axes(file, f"optimizers[{i}].params", entry.get("params", {}), coerce)):
         try:
-            grid.append((given, dict(spec.cls(**given).p)))
+            params = bind(owner, spec.cls.params, given)
+            params = dict(spec.cls(**given).p)
         except ParameterError as exc:
             raise SuiteError(file, f"optimizers[{i}].params", f"{exc} (at {format_params(given)})") from None
+        except (Exception, SystemExit):  # a broken plugin: its cells run, and crash with the reason
+            pass
+        grid.append((given, params))
     return spec.name, grid
 
 
@@ -66,6 +72,12 @@ def expand(data: dict, objectives: list, file: str, registry):
             label = (f"{obj}({format_params(shown)})/{opt}({format_params(opt_given)})/{backend}/{device}/{dtype}"
                      f"/seed={seed}" + (f"/rep={repeat}" if data["repeats"] > 1 else ""))
             yield Cell(cell_id(config), label, config)
+
+
+def count(data: dict) -> int:
+    """Objective points x starts x optimizer points x seeds x placements, exclusions aside."""
+    optimizers = sum(count_points(entry.get("params", {})) for entry in data.get("optimizers", []))
+    return count_objective_points(data) * optimizers * len(data["seeds"]) * count_placements(data)
 
 
 # ---- one cell (inside a worker) -------------------------------------------------------------------
@@ -221,4 +233,4 @@ FIGURES = (
                                               + (" / (n + 1)" if budget == "oracle" else ""), log_x=False)),
 )
 
-TASK = Task("optimize", ("optimizers",), KEYS, ("x0",), names, expand, run, tables, FIGURES)
+TASK = Task("optimize", ("optimizers",), KEYS, ("x0",), names, expand, count, run, tables, FIGURES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 
-from ..grid import Cell, as_list, cell_id, format_params, matching_rules
+from ..grid import Cell, as_list, cell_id, count_objective_points, count_placements, format_params, matching_rules
 from .base import Emit, Figure, Outcome, Task
 
 KEYS = ("measures", "jacobian", "timing", "limits")
@@ -60,6 +60,15 @@ def expand(data: dict, objectives: list, file: str, registry):
     for device, repeat in itertools.product(data["devices"], repeats):
         config = {"task": "throughput", "measure": "bandwidth", "device": device, "repeat": repeat, **fixed}
         yield Cell(cell_id(config), f"bandwidth/{device}{rep(repeat)}", config)
+
+
+def count(data: dict) -> int:
+    """(Objective points x measures + Jacobian shapes x modes) x placements, plus the probes, exclusions aside."""
+    jacobian = data.get("jacobian")
+    jacobians = 0 if jacobian is None else len(as_list(jacobian["n"])) * len(as_list(jacobian["m"])) * len(
+        jacobian["modes"])
+    probes = len(data["devices"]) * data["repeats"]
+    return (count_objective_points(data) * len(data["measures"]) + jacobians) * count_placements(data) + probes
 
 
 # ---- one cell (inside a worker) -------------------------------------------------------------------
@@ -153,4 +162,5 @@ FIGURES = (
                      "cheaper_throughout": "cheaper mode at every m measured (no crossover)"}),
 )
 
-TASK = Task("throughput", (), KEYS, (), names, expand, run, tables, FIGURES, rules=("exclude", "limits"))
+TASK = Task("throughput", (), KEYS, (), names, expand, count, run, tables, FIGURES,
+            rules=("exclude", "limits"))
