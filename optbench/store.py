@@ -63,8 +63,11 @@ class StoreError(OptbenchError):
 
 def _damage(db: sqlite3.Connection) -> str | None:
     """SQLite's first complaint about the file's pages and indexes, or None when intact."""
-    problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
-    return None if problems == ["ok"] else problems[0]
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if problems == ["ok"] else problems[0].splitlines()[0]
 
 
 # NaN and infinities are not JSON: SQLite's json functions reject a bare NaN, so they are stored

@@ -35,6 +35,7 @@ WORKER_COMMAND = [sys.executable, *(["-P"] if sys.version_info >= (3, 11) else [
 STARTUP_GRACE = 120.0  # seconds a new worker may take to import the plugins
 FLUSH_EVERY = 0.02  # seconds between trace batches
 STOP_GRACE = 5.0  # seconds idle workers get to exit when the executor closes
+EXIT_GRACE = 30.0  # seconds a worker that closed its pipe gets to finish exiting (a loaded machine is slow)
 MAX_WAIT = 60.0  # longest single wait on the workers (a huge timeout must not overflow select)
 RESENDS = 2  # times a cell is sent to a fresh worker when the last one died before starting it
 OUTPUT_LIMIT = 64 * 1024  # bytes of a cell's printed output kept (its head and its tail)
@@ -338,7 +339,7 @@ class Slot:
         """The worker's pipe closed: reap it and say why it is gone."""
         worker = self.worker
         try:
-            worker.process.wait(timeout=5)
+            worker.process.wait(timeout=EXIT_GRACE)
         except subprocess.TimeoutExpired:  # closed its pipe but lingers
             self._retire_worker()
             return "worker process closed its pipe and was killed"

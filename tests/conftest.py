@@ -12,6 +12,19 @@ import pytest
 import optbench
 
 
+def write_dist(site: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str],
+               version: str = "1.0") -> None:
+    """Write ``modules`` and a ``.dist-info`` folder declaring ``entry_points`` into ``site``."""
+    for module, source in modules.items():
+        (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[optbench]\n{lines}\n")
+    importlib.invalidate_caches()
+
+
 @pytest.fixture
 def fake_dist(tmp_path, monkeypatch):
     """Install a throw-away distribution with ``optbench`` entry points on ``sys.path``.
@@ -27,15 +40,8 @@ def fake_dist(tmp_path, monkeypatch):
     created: list[str] = []
 
     def make(dist: str, entry_points: dict[str, str], modules: dict[str, str], version: str = "1.0") -> Path:
-        for module, source in modules.items():
-            (site / f"{module}.py").write_text(textwrap.dedent(source))
-            created.append(module)
-        info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-        lines = "\n".join(f"{k} = {v}" for k, v in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[optbench]\n{lines}\n")
-        importlib.invalidate_caches()
+        write_dist(site, dist, entry_points, modules, version)
+        created.extend(modules)
         monkeypatch.setattr(optbench.registry, "_registry", None)  # the next load sees it
         return site
 

@@ -34,7 +34,7 @@ def run_cell(config: dict, emit: Emit) -> Outcome:
         return TASKS[config["task"]].run(config, emit)
     except CapabilityError as exc:
         return Outcome("skipped", str(exc))
-    except Exception as exc:  # the cell's failure is a result; the worker goes on
+    except (Exception, SystemExit) as exc:  # the cell's failure is a result; the worker goes on
         return Outcome("crashed", describe(exc))
 
 
