@@ -321,18 +321,17 @@ def _open_store(path: str, barrier) -> None:
     Store(path).close()
 
 
-def test_many_processes_opening_one_new_store_at_once_all_succeed(tmp_path):
+def test_many_processes_opening_one_new_or_existing_store_at_once_all_succeed(tmp_path):
     context = multiprocessing.get_context("fork")
-    for trial in range(10):
-        barrier = context.Barrier(6)
-        processes = [context.Process(target=_open_store, args=(str(tmp_path / str(trial)), barrier))
-                     for _ in range(6)]
+    for trial in range(16):  # even: a new store; odd: the same store, existing
+        path, barrier = tmp_path / str(trial // 2), context.Barrier(6)
+        processes = [context.Process(target=_open_store, args=(str(path), barrier)) for _ in range(6)]
         for process in processes:
             process.start()
         for process in processes:
             process.join(60)
         assert [p.exitcode for p in processes] == [0] * 6
-        assert sorted(p.name for p in (tmp_path / str(trial)).iterdir()) == ["optbench.sqlite"]
+        assert sorted(p.name for p in path.iterdir()) == ["optbench.sqlite"]
 
 
 def test_two_runs_started_at_once_into_a_new_directory_both_complete(faulty, tmp_path):
