@@ -97,7 +97,8 @@ def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, execu
         store.claim(run_id)
         done = set() if resume is None else resumable(store, run_id, suite)
         todo = [cell for cell in cells if cell.id not in done]
-        runner = make_executor(executor, jobs, scheduler) if todo else None  # bad settings: refused before the run exists
+        # bad settings (--jobs 0, no Dask) are refused before the run is recorded
+        runner = make_executor(executor, jobs, scheduler) if todo else None
         summary = RunSummary(run_id, store.path, "running", len(cells), skipped_done=len(cells) - len(todo))
         try:
             if resume is None:

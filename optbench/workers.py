@@ -179,7 +179,11 @@ class Worker:
         return f"worker process exited with status {code}"
 
     def mark_output(self) -> None:
-        """What the worker prints from now on belongs to the cell it starts."""
+        """What the worker prints from now on belongs to the cell about to be sent.
+
+        Marked when the cell is sent (the worker is idle then, its last cell's output taken),
+        not when its "start" arrives, which may be read after the cell has printed.
+        """
         self.mark = os.fstat(self.output.fileno()).st_size
 
     def take_output(self) -> str:
@@ -327,7 +331,6 @@ class Slot:
         elif kind == "start":
             self.started = time.time()
             self.deadline = time.monotonic() + self.cell.config["timeout"]
-            self.worker.mark_output()  # what it printed while starting up is nobody's
         elif kind == "rows":
             self.rows.extend(message[1])
         elif kind == "done":
