@@ -82,7 +82,8 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     ``warmup`` evaluates the gradient once before the clock starts, so one-off costs (lazy
     initialisation, CUDA context, caches) are not charged to the optimizer. ``metrics`` may
     leave out ``"dist"``, the one metric that costs an extra pass over x; f* and x* are
-    found (or read from the cache of known minima) only when ``metrics`` or ``tol_f`` need them.
+    found (or read from the cache of known minima) only when ``metrics`` or ``tol_f`` need them,
+    and |grad f| is computed only when ``metrics`` or ``tol_grad`` ask for it.
     Raises :class:`~optbench.errors.CapabilityError` when the backend lacks what the
     optimizer needs, before any work.
     """
@@ -102,7 +103,8 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         backend.value_and_grad(objective, x)
         backend.synchronize(device)
 
-    recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row)
+    recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row,
+                        grad_norm="grad_norm" in metrics or stop.tol_grad is not None)
     library = LibraryStop(False, "")
     if recorder.record(0, x) is None:
         optimizer.start(oracle, x, seed)
@@ -204,9 +206,12 @@ class Recorder:
     """The trace and the stop rules: one row per iteration, whichever form the optimizer has."""
 
     def __init__(self, oracle: Oracle, norm: Callable[[Any], float], f_star: float | None, x_star,
-                 stop: StopRules, on_row: Callable[[dict], None] | None):
+                 stop: StopRules, on_row: Callable[[dict], None] | None, grad_norm: bool = True):
         self.oracle, self.norm, self.f_star, self.x_star = oracle, norm, f_star, x_star
         self.stop, self.on_row = stop, on_row
+        # |grad f| costs a pass over the gradient: only when a metric or tol_grad reads it (without
+        # it, a NaN gradient shows as diverged one iteration later, once it reaches f)
+        self.grad_norm = grad_norm
         self.clock = Clock()
         self.trace: list[dict] = []
         self.x = None
@@ -217,7 +222,8 @@ class Recorder:
         """Append the row of iterate ``x`` after ``it`` iterations; the status once a rule fires."""
         oracle, norm, f_star = self.oracle, self.norm, self.f_star
         value, grad = oracle.peek(x)
-        f, gnorm = float(value), norm(grad)  # norms on the device: no copy of x or grad to the host
+        f = float(value)
+        gnorm = norm(grad) if self.grad_norm else None  # norms on the device: no copy to the host
         row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star, "grad_norm": gnorm,
                "dist": None if self.x_star is None else norm(x - self.x_star), **oracle.counts(),
                "time": self.clock.wall + oracle.credit, "cpu_time": self.clock.cpu + oracle.cpu_credit}
@@ -231,8 +237,8 @@ class Recorder:
     def _verdict(self, row: dict) -> tuple[str | None, str]:
         stop, f, gnorm, it, f_star = self.stop, row["f"], row["grad_norm"], row["iter"], self.f_star
         f0 = self.trace[0]["f"]
-        if not (math.isfinite(f) and math.isfinite(gnorm)):
-            return "diverged", f"f = {f}, |grad| = {gnorm} at iteration {it}"
+        if not (math.isfinite(f) and (gnorm is None or math.isfinite(gnorm))):
+            return "diverged", f"f = {f}" + ("" if gnorm is None else f", |grad| = {gnorm}") + f" at iteration {it}"
         if abs(f) > stop.blowup * (1 + abs(f0)):
             return "diverged", f"f blew up to {f:.3g} at iteration {it}"
         if stop.tol_grad is not None and gnorm <= stop.tol_grad:

@@ -73,7 +73,8 @@ class TorchBackend(Backend):
         return ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 
     def synchronize(self, device=None):
-        if torch.cuda.is_available() and (device is None or str(device).startswith("cuda")):
+        # is_initialized is a flag read; is_available asks the driver, on every iteration of solve()
+        if torch.cuda.is_initialized() and (device is None or str(device).startswith("cuda")):
             torch.cuda.synchronize(device)
 
     # ---- derivatives ---------------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""What solve() records per iteration, and what it skips when no metric or stop rule asks for it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import optbench
+from optbench.loop import StopRules, solve
+
+
+class NaNPastOneAndAHalf(optbench.Objective):
+    """-sum x^2 until the first coordinate passes 1.5, then NaN: gradient descent walks out there."""
+
+    name = "nan_past_one_and_a_half"
+
+    def __call__(self, x):
+        xp = optbench.namespace(x)
+        return xp.where(x[0] > 1.5, xp.asarray(float("nan"), dtype=x.dtype), -xp.sum(x**2))
+
+    def x0(self, seed=0):
+        return np.array([1.0, 1.0])
+
+
+def run(metrics, stop=StopRules(max_iter=5), objective=None, **params):
+    objective = objective or optbench.objective("quadratic", n=4)
+    return solve(objective, optbench.optimizer("gd", **{"step": 0.1, **params}), optbench.backend("torch"),
+                 metrics=metrics, stop=stop)
+
+
+def test_the_gradient_norm_is_recorded_only_when_a_metric_or_tol_grad_asks_for_it(monkeypatch):
+    asked = []
+    norm = torch.linalg.vector_norm
+    monkeypatch.setattr(torch.linalg, "vector_norm", lambda *a, **k: asked.append(1) or norm(*a, **k))
+    skipped = run(["f"])
+    assert not asked and all(row["grad_norm"] is None for row in skipped.trace)
+    assert run(["f", "grad_norm"]).trace[-1]["grad_norm"] > 0 and len(asked) == 6
+    stopped = run(["f"], StopRules(max_iter=500, tol_grad=1e-6))
+    assert stopped.status == "converged" and stopped.reason.startswith("|grad| = ")
+
+
+def test_without_the_gradient_norm_a_nan_still_ends_the_run_as_diverged():
+    result = run(["f"], StopRules(max_iter=10), objective=NaNPastOneAndAHalf(), step=0.6)  # x grows by 2.2x
+    assert result.status == "diverged" and result.reason == f"f = nan at iteration {result.iterations}"
+    recorded = run(["f", "grad_norm"], StopRules(max_iter=10), objective=NaNPastOneAndAHalf(), step=0.6)
+    assert recorded.status == "diverged" and recorded.reason.startswith("f = nan, |grad| = ")
+
+
+def test_recording_on_the_cpu_never_asks_the_cuda_driver(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: pytest.fail("asked the CUDA driver per iteration"))
+    if not torch.cuda.is_initialized():
+        assert run(["f", "grad_norm"]).status == "max_iter"
