@@ -59,26 +59,26 @@ class LongShortTermMemory(Workload):
         extra = xp.reshape(x[8 * layers * bits:], (3, bits))
         sequence = self.constant("sequence", self.sequence, x)
         initial = self.constant("state", self.state, x)
-        state = [initial[i] for i in range(2 * layers)]
+        state = [initial[i, ...] for i in range(2 * layers)]
         total = 0.0
         for t in range(self.p["chars"] - 1):
-            state, prediction = self.predict(xp, main, extra, state, sequence[t])
+            state, prediction = self.predict(xp, main, extra, state, sequence[t, ...])
             normalised = prediction - xp.log(2.0 + xp.sum(xp.exp(prediction)))  # ADBench's sum(exp(y), 2)
-            total = total + xp.sum(sequence[t + 1] * normalised)
+            total = total + xp.sum(sequence[t + 1, ...] * normalised)
         return -total / ((self.p["chars"] - 1) * bits)
 
     @staticmethod
     def predict(xp, main, extra, state, character):
         """One step through every layer: the new state and the prediction of the next character."""
         bits = extra.shape[1]
-        below = character * extra[0]
+        below = character * extra[0, ...]
         new_state = []
         for i in range(0, len(state), 2):
             hidden, cell = state[i], state[i + 1]
-            gates = xp.concat([below, hidden, below, hidden]) * main[i] + main[i + 1]
+            gates = xp.concat([below, hidden, below, hidden]) * main[i, ...] + main[i + 1, ...]
             sig = sigmoid(xp, gates[:3 * bits])
             cell = cell * sig[:bits] + sig[bits:2 * bits] * xp.tanh(gates[3 * bits:])
             hidden = sig[2 * bits:] * xp.tanh(cell)
             new_state += [hidden, cell]
             below = hidden
-        return new_state, below * extra[1] + extra[2]
+        return new_state, below * extra[1, ...] + extra[2, ...]
