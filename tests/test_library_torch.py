@@ -40,12 +40,13 @@ def test_sgd_with_momentum_matches_heavy_ball():
                                rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
-def test_lbfgs_matches_torch_lbfgs_driven_directly(line_search):
-    objective = optbench.objective("rosenbrock", n=10)
-    options = {"lr": 0.5 if line_search is None else 1.0, "history_size": 5, "line_search_fn": line_search}
+@pytest.mark.parametrize("objective, line_search, lr, steps", [("quadratic", None, 0.5, 10),
+                                                               ("rosenbrock", "strong_wolfe", 1.0, 30)])
+def test_lbfgs_matches_torch_lbfgs_driven_directly(objective, line_search, lr, steps):
+    objective = optbench.objective(objective, n=10)
+    options = {"lr": lr, "history_size": 5, "line_search_fn": line_search}
     leaf = torch.tensor(objective.x0(0), requires_grad=True)
-    direct = torch.optim.LBFGS([leaf], max_iter=1, **options)
+    direct = torch.optim.LBFGS([leaf], max_iter=1, max_eval=25, **options)
 
     def closure():
         direct.zero_grad()
@@ -54,11 +55,21 @@ def test_lbfgs_matches_torch_lbfgs_driven_directly(line_search):
         return value
 
     expected = []
-    for _ in range(30):
+    for _ in range(steps):
         direct.step(closure)
         expected.append(leaf.detach().numpy().copy())
     library = optbench.optimizer("torch_optim", algorithm="LBFGS", options=options)
-    np.testing.assert_allclose(iterates(library, objective, 30), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(iterates(library, objective, steps), expected, rtol=1e-12, atol=1e-12)
+    assert float(objective(leaf.detach())) < 0.1 * float(objective(objective.x0(0)))  # it moved
+
+
+def test_lbfgs_with_its_line_search_keeps_torchs_trial_budget_at_one_iteration_per_step():
+    objective = optbench.objective("rosenbrock", n=2)
+    result = solve(objective, optbench.optimizer("torch_optim", algorithm="LBFGS",
+                                                 options={"line_search_fn": "strong_wolfe"}),
+                   optbench.backend("torch"), stop=StopRules(max_iter=100, tol_grad=1e-6))
+    assert result.status == "stopped" and "no progress (its tolerance_change 1e-09)" in result.reason
+    assert result.f < 1e-9 and result.iterations < 50  # it ends when torch stops moving, not at max_iter
 
 
 def test_a_trace_row_is_one_step_and_the_oracle_counts_the_closure_calls():

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import inspect
 
-from optbench import CapabilityError, Optimizer, Param, ParameterError
+from optbench import CapabilityError, Converged, Optimizer, Param, ParameterError, Stalled
 
 from .options import check_option_names
 
-ONE_ITERATION_PER_STEP = {"LBFGS": {"max_iter": 1}}  # so that a trace row is one L-BFGS iteration
-USES_LOSS = ("LBFGS",)  # the others only return the closure's value, so theirs asks for the gradient alone
+# A trace row is one L-BFGS iteration; max_eval keeps the 24 line-search trials torch's defaults give
+# (it derives max_eval = max_iter * 5 // 4, which at max_iter = 1 would leave its line search none).
+ONE_ITERATION_PER_STEP = {"LBFGS": {"max_iter": 1, "max_eval": 25}}
+# LBFGS uses the closure's value (the others only return it, so theirs asks for the gradient alone),
+# and once its own tests hold it stops moving: a step that leaves x unchanged ends the run.
+USES_LOSS = ("LBFGS",)
 
 
 class TorchOptim(Optimizer):
@@ -25,7 +29,7 @@ class TorchOptim(Optimizer):
     params = {
         "algorithm": Param(str, "Adam", "a torch.optim optimizer class, e.g. SGD, Adam, LBFGS"),
         "options": Param(dict, {}, "its keyword arguments (a table), checked against its signature; "
-                                   "LBFGS's max_iter defaults to 1 here"),
+                                   "LBFGS's max_iter defaults to 1 here (max_eval to 25)"),
     }
 
     def validate(self):
@@ -60,6 +64,8 @@ class TorchOptim(Optimizer):
         self.x = x0
 
     def step(self, oracle):
+        import torch
+
         at = self.x  # the trace has just evaluated this iterate: the oracle's cache answers the first call
 
         def closure():
@@ -71,9 +77,19 @@ class TorchOptim(Optimizer):
             value, self.leaf.grad = oracle.value_and_grad(x)
             return value
 
+        before = self.leaf.detach().clone() if self.uses_loss else None
         self.library.step(closure)
         self.x = self.leaf.detach()  # a new view: the oracle never mistakes it for an older iterate
+        if before is not None and torch.equal(before, self.x):
+            raise self.ended()
         return self.x
+
+    def ended(self) -> Exception:
+        """Why LBFGS, which stops moving once its own tests hold, did not move: converged or stalled."""
+        group = self.library.param_groups[0]
+        if float(self.leaf.grad.abs().max()) <= group["tolerance_grad"]:
+            return Converged(f"torch.optim.LBFGS: max |grad f| <= its tolerance_grad {group['tolerance_grad']:g}")
+        return Stalled(f"torch.optim.LBFGS made no progress (its tolerance_change {group['tolerance_change']:g})")
 
 
 def algorithms() -> list[str]:
