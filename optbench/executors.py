@@ -42,6 +42,10 @@ class LocalExecutor:
                 if record is not None:
                     yield record
 
+    def running(self) -> list[str | None]:
+        """The label of the cell each worker runs, ``None`` where idle (for the progress display)."""
+        return [slot.cell.label if slot.cell is not None else None for slot in self.slots]
+
     def close(self) -> None:
         """Stop all workers at once (one after the other took seconds each on Ctrl-C)."""
         for slot in self.slots:

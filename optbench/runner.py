@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import secrets
 import sqlite3
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,10 +17,11 @@ from pathlib import Path
 from . import environment
 from .errors import OptbenchError
 from .executors import LocalExecutor, make_executor
+from .progress import Progress
 from .registry import load_registry
 from .store import CellRecord, Store, StoreError
 from .suite import Suite, SuiteError, parse_suite
-from .vocabulary import FAILED, TIMING_COLUMNS
+from .vocabulary import TIMING_COLUMNS
 
 
 @dataclass
@@ -39,40 +39,6 @@ class RunSummary:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items())) or "nothing to run"
         resumed = f" ({self.skipped_done} already done)" if self.skipped_done else ""
         return f"run {self.run_id} {self.status}: {counts}{resumed}; results in {self.path}"
-
-
-class Progress:
-    """A plain-text progress bar on stderr: cells done, failed, ETA."""
-
-    def __init__(self, total: int, done: int, quiet: bool = False, stream=None):
-        self.total, self.done, self.quiet = total, done, quiet
-        self.stream = stream or sys.stderr
-        self.failed = 0
-        self.start, self.finished_here, self.last_line = time.monotonic(), 0, 0.0
-        self.tty = self.stream.isatty()
-
-    def update(self, record: CellRecord) -> None:
-        self.done += 1
-        self.finished_here += 1
-        self.failed += record.status in FAILED
-        now = time.monotonic()
-        if not self.quiet and (self.tty or now - self.last_line >= 10 or self.done == self.total):
-            self.last_line = now
-            self.stream.write(("\r" if self.tty else "") + self.text() + ("" if self.tty else "\n"))
-            self.stream.flush()
-
-    def text(self) -> str:
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        rate = self.finished_here / max(time.monotonic() - self.start, 1e-9)
-        eta = (self.total - self.done) / rate if rate > 0 else math.inf
-        eta_text = "?" if math.isinf(eta) else time.strftime("%H:%M:%S", time.gmtime(eta))
-        return (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} cells, "
-                f"{self.failed} failed, ETA {eta_text}")
-
-    def close(self) -> None:
-        if self.tty and not self.quiet and self.finished_here:
-            self.stream.write("\n")
 
 
 def new_run_id() -> str:
@@ -107,8 +73,8 @@ def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, execu
                 store.create_run(run_id, suite, len(cells), options, env)
             else:
                 store.set_run_status(run_id, "running")
-            summary.status = drive(store, run_id, todo, runner, Progress(len(cells), len(cells) - len(todo), quiet),
-                                   summary.counts)
+            progress = Progress(len(cells), len(cells) - len(todo), quiet, running=getattr(runner, "running", None))
+            summary.status = drive(store, run_id, todo, runner, progress, summary.counts)
             store.set_run_status(run_id, summary.status)
         except sqlite3.Error as exc:
             end_run(store, run_id, "failed")
