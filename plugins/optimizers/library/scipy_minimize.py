@@ -71,11 +71,11 @@ class ScipyMinimize(LoopOwningOptimizer):
         to_backend, to_numpy = numpy_bridge(oracle.backend, x0)
 
         def on_iteration(intermediate_result):
-            if callback(to_backend(intermediate_result.x)):
+            if callback(to_backend(intermediate_result.x, copy=True)):
                 raise StopIteration
 
         def on_iteration_tnc(xk):
-            if callback(to_backend(xk)):
+            if callback(to_backend(xk, copy=True)):
                 raise _Halt
 
         lower, upper = self.p["lower"], self.p["upper"]
