@@ -221,6 +221,7 @@ class Recorder:
     def record(self, it: int, x) -> str | None:
         """Append the row of iterate ``x`` after ``it`` iterations; the status once a rule fires."""
         oracle, norm, f_star = self.oracle, self.norm, self.f_star
+        self.x = x  # before evaluating: the previous iterate need not stay alive meanwhile
         value, grad = oracle.peek(x)
         f = float(value)
         gnorm = norm(grad) if self.grad_norm else None  # norms on the device: no copy to the host
@@ -228,7 +229,6 @@ class Recorder:
                "dist": None if self.x_star is None else norm(x - self.x_star), **oracle.counts(),
                "time": self.clock.wall + oracle.credit, "cpu_time": self.clock.cpu + oracle.cpu_credit}
         self.trace.append(row)
-        self.x = x
         if self.on_row is not None:
             self.on_row(row)
         self.status, self.reason = self._verdict(row)

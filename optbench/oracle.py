@@ -79,6 +79,9 @@ class Oracle:
             self._cached_x, self._cached = x, self._evaluated
             self._cached_cost = self._cached_cpu = 0.0
             return self._evaluated
+        # a new iterate: the evaluations kept for the last one can never be used again, and
+        # freeing them before this one is allocated keeps the working set (and the cache) small
+        self._cached_x = self._cached = self._evaluated_x = self._evaluated = None
         start, start_cpu = time.perf_counter(), time.process_time()
         value, grad = self.backend.value_and_grad(self.objective, x)
         self.backend.synchronize()
