@@ -70,13 +70,13 @@ def resolution(values: np.ndarray, dtype: str) -> float:
     return float(np.finfo(dtype).eps) * max(1.0, start)
 
 
-def convergence(table: pd.DataFrame, budget_label: str, solved_at: str = "{:g}") -> bytes:
+def convergence(table: pd.DataFrame, budget_label: str, solved_at: str = "{}") -> bytes:
     """f - f* (or the gradient norm where f* is unknown) against the budget, a panel per problem.
 
     Every problem of ``table`` has a finite value to draw (:func:`optbench.report.convergence_table`
     keeps those rows only). A curve that reaches its :func:`resolution` (0 included) ends on that floor, drawn dotted,
     with a triangle where it first got there; each panel lists, per method, the budget
-    (``solved_at`` formats it) at which that happened. A cell with one point is drawn as a dot.
+    (``solved_at`` words it: ``"iteration {}"``; a range over the method's cells) at which that happened. A cell with one point is drawn as a dot.
     """
     measures = {problem: "f_gap" if np.isfinite(rows["f_gap"].to_numpy(dtype=float)).any() else "grad_norm"
                 for problem, rows in table.groupby("problem", sort=False)}
@@ -100,7 +100,7 @@ def convergence(table: pd.DataFrame, budget_label: str, solved_at: str = "{:g}")
                 solved.setdefault(method, []).append(budget[end - 1])
         for line, (method, budgets) in enumerate(solved.items()):
             first, last = min(budgets), max(budgets)
-            when = solved_at.format(first) + ("" if first == last else " to " + solved_at.format(last))
+            when = solved_at.format(f"{first:.4g}" if first == last else f"{first:.4g}-{last:.4g}")
             ax.annotate(f"{plain(method)}: solved at {when}", (0.98, 0.97 - 0.08 * line), xycoords="axes fraction",
                         ha="right", va="top", fontsize="x-small", color=colour[method])
         ax.set_yscale("log")

@@ -129,6 +129,16 @@ def test_a_gap_that_reaches_zero_ends_on_a_visible_floor_marked_solved(showcase,
     assert not untouched.texts and drawn_values(untouched).min() == pytest.approx(1e-6)
 
 
+def test_a_method_whose_cells_are_solved_at_different_iterations_shows_the_range(monkeypatch):
+    captured = []
+    monkeypatch.setattr(plots, "png", captured.append)
+    table = pd.DataFrame({"problem": "p", "method": "m", "seed": [0] * 4 + [1] * 4, "cell_id": ["a"] * 4 + ["b"] * 4,
+                          "dtype": "float64", "budget": [0, 1, 2, 3] * 2,
+                          "f_gap": [1.0, 0.0, 0.0, 0.0, 1.0, 0.5, 0.1, 0.0], "grad_norm": np.nan})
+    plots.convergence(table, "iterations", "iteration {}")
+    assert [text.get_text() for text in captured[0].axes[0].texts] == ["m: solved at iteration 1-3"]
+
+
 def test_a_run_in_float32_is_floored_at_float32_resolution():
     table = pd.DataFrame({"problem": "p", "method": "m", "seed": 0, "cell_id": "c", "dtype": "float32",
                           "budget": [0, 1, 2], "f_gap": [4.0, 1e-9, 0.0], "grad_norm": [1.0, 1e-5, 0.0]})

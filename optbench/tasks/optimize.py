@@ -203,7 +203,7 @@ def _plots():
     return plots
 
 
-SOLVED_AT = {"iterations": "iteration {:g}", "oracle": "oracle call {:g}", "time": "{:.3g} s"}  # "solved at ..."
+SOLVED_AT = {"iterations": "iteration {}", "oracle": "oracle call {}", "time": "{} s"}  # "solved at ..."
 FIGURES = (
     Figure("convergence", "Convergence", "f - f* (or the gradient norm where f* is unknown) against the budget; "
            "one line per cell, one colour per method.", ("convergence",),
