@@ -20,7 +20,7 @@ from .vocabulary import BUDGET_LABELS, KEY_COLUMNS, ORACLE_COUNTS, SUCCESS
 BUDGETS = tuple(BUDGET_LABELS)
 # Iterations to a fixed relative accuracy grow like kappa^p on quadratics (textbook rates).
 THEORY_EXPONENTS = {"gd": 1.0, "heavy_ball": 0.5, "nesterov": 0.5, "newton": 0.0}
-EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian")
+EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian", "derivative")
 PROBLEM_KEYS = ("backend", "device", "dtype", "seed", "x0")
 
 

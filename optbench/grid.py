@@ -17,7 +17,7 @@ from .errors import ParameterError, SuiteError, UnknownNameError, key_path, sugg
 from .params import Param
 
 NOT_IN_ID = ("timeout",)  # execution limits, not part of what a cell computes
-RULE_SETTINGS = ("max_n", "reason")  # keys of a ``limits`` rule that are not names to match
+RULE_SETTINGS = ("max_n", "params", "reason")  # keys of a ``limits`` rule that are not names to match
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def objective_grid(file: str, i: int, entry: dict, registry) -> tuple[str, list[
 
     given_axes = axes(file, f"objectives[{i}].params", entry.get("params", {}), coerce)
     defaults = {k: p.default for k, p in declared.items()}
-    grid = [(given, {**defaults, **given}) for given in points(given_axes)]
+    grid = [(given, with_dimension(file, i, cls, given, {**defaults, **given})) for given in points(given_axes)]
     for j, start in enumerate(entry.get("x0", [])):
         for given, params in grid:
             if isinstance(start, list) and len(start) != params["n"]:
@@ -109,6 +109,17 @@ def count_objective_points(data: dict) -> int:
 def count_placements(data: dict) -> int:
     """Backends x devices x dtypes x repeats: how many times each point of a grid runs."""
     return len(data["backends"]) * len(data["devices"]) * len(data["dtypes"]) * data["repeats"]
+
+
+def with_dimension(file: str, i: int, cls, given: dict, params: dict) -> dict:
+    """``params`` with n set from the others where the objective derives it (:meth:`Objective.dimension`)."""
+    derived = cls.dimension(params)
+    if derived is None:
+        return params
+    if "n" in given and given["n"] != derived:
+        raise SuiteError(file, f"objectives[{i}].params.n", f"objective {cls.name!r}: n follows from its "
+                         f"parameters: {derived} at {format_params(given)}; leave n out")
+    return {**params, "n": derived}
 
 
 def matching_rules(rules: list[dict], where: dict) -> list[dict]:

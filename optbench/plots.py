@@ -144,6 +144,29 @@ def kappa(points: pd.DataFrame, fits: pd.DataFrame) -> bytes:
     return png(figure)
 
 
+# ---- AD workloads (ADBench's figures) ------------------------------------------------------
+def per_workload(table: pd.DataFrame, column: str, ylabel: str) -> bytes:
+    """``column`` against each workload's size on log-log axes: a panel per workload, a line per series
+    (a colour per backend; forward-mode compression, ba's only, dashed)."""
+    table = table.dropna(subset=[column])
+    workloads = list(dict.fromkeys(table["objective"]))[:MAX_PANELS]
+    figure, axes = panels(len(workloads), columns=4)
+    colour = colours(table["backend"])
+    for ax, workload in zip(axes, workloads):
+        rows = table[table["objective"] == workload]
+        for series, line in rows.groupby("series", sort=False):
+            line = line.sort_values("size")
+            style = "s--" if "(forward)" in series else "o-"
+            ax.loglog(line["size"], line[column], style, color=colour[line["backend"].iloc[0]], label=plain(series),
+                      markersize=3)
+        ax.set_title(plain(workload), fontsize="medium")
+        ax.set_xlabel(plain(f"size ({rows['size_name'].iloc[0]})"))
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="major", alpha=0.3)
+    legend(figure, axes)
+    return png(figure)
+
+
 # ---- throughput ---------------------------------------------------------------------------
 def throughput(table: pd.DataFrame) -> bytes:
     """Evaluations per second against n, a panel per measure, a line per backend/device/dtype."""

@@ -15,7 +15,8 @@ import numpy as np
 from .backend import Backend
 from .objective import Objective, cached_constant, namespace
 
-MEASURES = ("f", "grad", "hvp", "hessian", "jacobian")
+EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian", "derivative")
+MEASURES = (*EVALUATION_MEASURES, "jacobian")
 
 
 def best_time(call: Callable[[], object], sync: Callable[[], None], *, min_time: float = 0.05,
@@ -43,26 +44,52 @@ def best_time(call: Callable[[], object], sync: Callable[[], None], *, min_time:
     return best / number, number
 
 
+def derivative_call(backend: Backend, objective: Objective, x) -> tuple[str, Callable[[], object]]:
+    """What the objective asks to be timed as its derivative, and the call computing it.
+
+    A workload (``optbench_plugins.objectives.workloads``) declares ``derivative``: ``grad``,
+    ``hessian``, ``jacobian`` (its own :meth:`jacobian`, of its vector-valued residuals) or one
+    of its ``products``, methods ``(backend, x)``; any other objective is timed on its gradient.
+    The backend's lack of a method it needs raises :class:`~optbench.errors.CapabilityError`.
+    """
+    asked = getattr(objective, "derivative", "grad")
+    if asked in ("grad", "hessian"):
+        backend.check(asked)
+        return asked, lambda: getattr(backend, asked)(objective, x)
+    if asked == "jacobian" or asked in getattr(objective, "products", ()):
+        method = getattr(objective, asked)
+        return asked, lambda: method(backend, x)
+    raise ValueError(f"objective {objective.name!r} asks for an unknown derivative {asked!r}")
+
+
 def evaluation_rate(backend: Backend, objective: Objective, measure: str, *, dtype: str = "float64",
                     device: str | None = None, min_time: float = 0.05, repeats: int = 5,
                     max_time: float = 10.0) -> dict:
-    """Evaluations per second of ``measure`` (f, grad, hvp, hessian) of ``objective`` at its x0."""
-    if measure not in ("f", "grad", "hvp", "hessian"):
+    """Evaluations per second of ``measure`` of ``objective`` at its x0: f, grad, hvp, hessian, or
+    ``derivative``, what the objective asks for (see :func:`derivative_call`; ``computes`` names it)."""
+    if measure not in EVALUATION_MEASURES:
         raise ValueError(f"unknown measure {measure!r}")
-    if measure != "f":
+    if measure not in ("f", "derivative"):
         backend.check(measure, dtype=dtype, device=device)
+    backend.check(dtype=dtype, device=device)
     x = backend.asarray(objective.x0(0), dtype=dtype, device=device)
     v = backend.asarray(np.linspace(-1.0, 1.0, objective.n), dtype=dtype, device=device)
-    call = {"f": lambda: objective(x), "grad": lambda: backend.grad(objective, x),
-            "hvp": lambda: backend.hvp(objective, x, v), "hessian": lambda: backend.hessian(objective, x)}[measure]
+    computes = measure
+    if measure == "derivative":
+        computes, call = derivative_call(backend, objective, x)
+    else:
+        call = {"f": lambda: objective(x), "grad": lambda: backend.grad(objective, x),
+                "hvp": lambda: backend.hvp(objective, x, v),
+                "hessian": lambda: backend.hessian(objective, x)}[measure]
     seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time, repeats=repeats,
                                 max_time=max_time)
     itemsize = 4 if dtype == "float32" else 8
     # the least traffic any implementation needs: read x, write the result
     out_items = objective.n * objective.n if measure == "hessian" else objective.n
     moved = itemsize * (objective.n + (1 if measure == "f" else out_items))
-    return {"measure": measure, "seconds": seconds, "per_second": 1.0 / seconds, "calls": number,
-            "repeats": repeats, "bytes": moved, "achieved_gbps": moved / seconds / 1e9}
+    size = {} if getattr(objective, "size", None) is None else dict(zip(("size", "size_name"), objective.size))
+    return {"measure": measure, "computes": computes, "seconds": seconds, "per_second": 1.0 / seconds,
+            "calls": number, "repeats": repeats, "bytes": moved, "achieved_gbps": moved / seconds / 1e9, **size}
 
 
 def copy_bandwidth(device: str | None = None, nbytes: int = 256 * 2**20, repeats: int = 5,

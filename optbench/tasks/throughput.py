@@ -1,10 +1,11 @@
 """The ``throughput`` task: time evaluations, Jacobians and the machine's copy bandwidth.
 
-Keys: ``measures`` (f, grad, hvp, hessian), ``jacobian`` (sizes and modes of the Jacobian
-probe), ``timing`` and ``limits``. Cells: each objective point x measure, then each Jacobian
-size x mode (on the probe objective ``jacobian_probe``), then one bandwidth probe per device;
-each x backend x device x dtype x repeat. The report shows rates against n, the gradient/function
-cost ratio, bandwidth against the probe, and the forward/reverse Jacobian crossover.
+Keys: ``measures`` (f, grad, hvp, hessian, derivative), ``jacobian`` (sizes and modes of the
+Jacobian probe), ``timing`` and ``limits``. Cells: each objective point x measure, then each
+Jacobian size x mode (on the probe objective ``jacobian_probe``), then one bandwidth probe per
+device; each x backend x device x dtype x repeat. The report shows rates against n, the
+gradient/function cost ratio, bandwidth against the probe, the forward/reverse Jacobian
+crossover and, for workloads (objectives measured on ``derivative``), ADBench's figures.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def expand(data: dict, objectives: list, file: str, registry):
                   "objective": {"name": obj, "params": params}, "backend": backend, "device": device,
                   "dtype": dtype, "repeat": repeat, **fixed}
         for limit in matching_rules(data.get("limits", []), where):
-            if params["n"] > limit["max_n"]:
-                config["skip"] = f"n = {params['n']} is above this suite's limit {limit['max_n']}: {limit['reason']}"
+            if applies(limit, params):
+                config["skip"] = limit_reason(limit, params)
                 break
         shown = f"{name}:{mode}" if mode else name
         label = f"{obj}({format_params(given)})/{shown}/{backend}/{device}/{dtype}{rep(repeat)}"
@@ -71,9 +72,23 @@ def count(data: dict) -> int:
     return (count_objective_points(data) * len(data["measures"]) + jacobians) * count_placements(data) + probes
 
 
+def applies(limit: dict, params: dict) -> bool:
+    """Whether a ``limits`` rule that matches a cell's names holds at its objective parameters."""
+    above = "max_n" not in limit or params["n"] > limit["max_n"]
+    return above and all(params.get(key) == value for key, value in limit.get("params", {}).items())
+
+
+def limit_reason(limit: dict, params: dict) -> str:
+    """The skipped cell's reason: which limit it is beyond, and why."""
+    where = [f"n = {params['n']} is above this suite's limit {limit['max_n']}"] if "max_n" in limit else []
+    where += [f"{key} = {value}" for key, value in limit.get("params", {}).items()]
+    return f"{', '.join(where)}: {limit['reason']}"
+
+
 # ---- one cell (inside a worker) -------------------------------------------------------------------
 def run(config: dict, emit: Emit) -> Outcome:
-    """Time one measurement: an evaluation (f, grad, hvp, hessian), a Jacobian or the bandwidth probe."""
+    """Time one measurement: an evaluation (f, grad, hvp, hessian, the objective's own derivative), a
+    Jacobian of the probe or the bandwidth probe."""
     from ..registry import load_registry
     from ..throughput import copy_bandwidth, evaluation_rate, jacobian_rate
 
@@ -112,16 +127,25 @@ def _series(table):
 
 
 def tables(results, budget: str) -> dict:
-    """Evaluation rates, gradient/function cost ratios, bandwidth against the probe, Jacobian modes."""
-    from .. import analysis
+    """Evaluation rates, gradient/function cost ratios, bandwidth against the probe, Jacobian modes;
+    for workloads (objectives timed on ``derivative``), ADBench's views (:mod:`optbench.adbench`)."""
+    from .. import adbench, analysis
 
     cells = results.cells
     if "measure" not in cells:
         return {}
     rates = analysis.throughput_table(cells)
     bandwidth = analysis.bandwidth_table(cells)
-    out = {"throughput": _series(rates[rates["status"] == "ok"]), "cost_ratio": analysis.cost_ratios(cells),
-           "bandwidth": _series(bandwidth[bandwidth["probe_gbps"].notna()])}
+    workloads = adbench.workload_table(cells)
+
+    def plain(table):  # workloads have figures of their own
+        return table[~table["objective"].isin(set(workloads["objective"]))]
+
+    out = {"throughput": _series(plain(rates[rates["status"] == "ok"])),
+           "cost_ratio": plain(analysis.cost_ratios(cells)),
+           "bandwidth": _series(plain(bandwidth[bandwidth["probe_gbps"].notna()]))}
+    if len(workloads):
+        out |= {"workloads": workloads, "workload_slowdown": adbench.slowdowns(workloads)}
     if (cells["measure"] == "jacobian").any():
         jacobians = analysis.jacobian_table(cells)
         out |= {"jacobian": jacobians[jacobians["status"] == "ok"].reset_index(drop=True),
@@ -160,6 +184,18 @@ FIGURES = (
            headings={"backend": "backend", "device": "device", "dtype": "precision", "n": "inputs n",
                      "crossover_m": "outputs m where forward mode becomes cheaper", "crossover_ratio": "that m / n",
                      "cheaper_throughout": "cheaper mode at every m measured (no crossover)"}),
+    Figure("workloads", "AD workloads: derivative time", "Seconds per derivative (what GradBench times: gradient; "
+           "ba: sparse Jacobian; kmeans: Newton direction) against each workload's size, as GradBench orders its "
+           "inputs, per backend, device and dtype (ADBench's figures). Under it, each backend's geometric-mean "
+           "slowdown against the fastest backend at each size it ran.", ("workloads",),
+           lambda t, budget: _plots().per_workload(t["workloads"], "seconds_derivative", "seconds per derivative"),
+           numbers="workload_slowdown",
+           headings={"objective": "workload", "series": "backend", "slowdown": "geometric-mean slowdown",
+                     "sizes": "sizes measured", "fastest": "sizes where fastest"}),
+    Figure("workload_ratio", "AD workloads: derivative over objective", "The cost of the derivative over the "
+           "cost of the objective at the same input, against each workload's size (ADBench's J/objective "
+           "ratio; reverse mode's theory bounds it by a small constant for gradients).", ("workloads",),
+           lambda t, budget: _plots().per_workload(t["workloads"], "ratio", "derivative time / objective time")),
 )
 
 TASK = Task("throughput", (), KEYS, (), names, expand, count, run, tables, FIGURES,

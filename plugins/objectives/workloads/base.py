@@ -7,6 +7,7 @@ through :meth:`Workload.jacobian`) or one of ``products``, methods ``(backend, x
 """
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -21,6 +22,7 @@ class Workload(Objective):
     """A GradBench task: ``setup`` builds its data and ``self.point``, the input to evaluate at."""
 
     source: ClassVar[str] = ""  # where the task and its generator are defined
+    size_params: ClassVar[tuple[str, ...]] = ("n",)  # whose product orders the sizes, as GradBench sorts them
     derivative: ClassVar[str] = "grad"
     products: ClassVar[tuple[str, ...]] = ()
     smooth = True
@@ -30,6 +32,12 @@ class Workload(Objective):
     def x0(self, seed: int = 0) -> np.ndarray:
         """GradBench's input (the same for every ``seed``: it is the task's data, not a start)."""
         return self.point.copy()
+
+    @property
+    def size(self) -> tuple[int, str]:
+        """The problem size GradBench orders this task's inputs by, and its name (e.g. ``d*k``)."""
+        values = [self.n if key == "n" else self.p[key] for key in self.size_params]
+        return math.prod(values), "*".join(self.size_params)
 
     def residuals(self, x):
         """The task's vector output, for vector-valued tasks."""

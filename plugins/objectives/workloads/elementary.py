@@ -29,6 +29,7 @@ class LinearLeastSquares(Workload):
 
     name = "llsq"
     source = "GradBench evals/llsq (cmpad llsq_obj)"
+    size_params = ("samples", "n")
     default_dim = 128
     convex = True
     params = {"samples": Param(int, 16, "number of points t_i (GradBench's n)", ge=2), "seed": SEED}
@@ -94,6 +95,7 @@ class DeterminantByMinors(Workload):
 
     name = "det"
     source = "GradBench evals/det (cmpad det_by_minor)"
+    size_params = ("ell",)
     params = {"ell": Param(int, 5, "edge length of the matrix", ge=1), "seed": SEED}
 
     @classmethod
@@ -124,6 +126,7 @@ class OdeSolution(Workload):
 
     name = "ode"
     source = "GradBench evals/ode (cmpad an_ode)"
+    size_params = ("n", "steps")
     default_dim = 1000
     params = {"steps": Param(int, 1, "number s of Runge-Kutta steps", ge=1), "seed": SEED}
 

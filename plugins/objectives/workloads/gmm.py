@@ -32,6 +32,7 @@ class GaussianMixture(Workload):
 
     name = "gmm"
     source = "ADBench GMM, GradBench evals/gmm"
+    size_params = ("d", "k")
     params = {
         "d": Param(int, 2, "dimension of the data", ge=1),
         "k": Param(int, 5, "number of mixture components", ge=1),

@@ -22,6 +22,7 @@ class KMeans(Workload):
 
     name = "kmeans"
     source = "GradBench evals/kmeans"
+    size_params = ("k", "samples", "d")
     derivative = "newton_direction"
     products = ("newton_direction",)
     params = {

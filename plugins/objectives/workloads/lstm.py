@@ -32,6 +32,7 @@ class LongShortTermMemory(Workload):
 
     name = "lstm"
     source = "ADBench LSTM, GradBench evals/lstm"
+    size_params = ("layers", "chars")
     params = {
         "layers": Param(int, 2, "number l of LSTM layers", ge=1),
         "chars": Param(int, 1024, "number c of characters in the sequence", ge=2),
