@@ -227,18 +227,50 @@ def jacobian(table: pd.DataFrame, crossover: pd.DataFrame) -> bytes:
 
 # ---- profiles -----------------------------------------------------------------------------
 def profile(table: pd.DataFrame, x: str, xlabel: str, log_x: bool) -> bytes:
-    """Step curves of the fraction of problems solved, a curve per solver (both kinds of profile)."""
-    figure, (ax,) = panels(1, 1)
-    figure.set_size_inches(7.0, 4.8)
+    """Step curves of the fraction of problems solved, a curve per solver (both kinds of profile).
+
+    One panel per ``accuracy`` (Moré and Wild's tau) when the table has that column.
+    """
+    accuracies = list(dict.fromkeys(table["accuracy"])) if "accuracy" in table else [None]
+    figure, axes = panels(len(accuracies), columns=2)
+    if len(accuracies) == 1:
+        figure.set_size_inches(7.0, 4.8)
     colour = colours(table["solver"])
-    for solver, rows in table.groupby("solver", sort=False):
-        rows = rows.sort_values(x)
-        ax.step(rows[x], rows["fraction"], where="post", color=colour[solver], label=plain(solver))
-    if log_x:
-        ax.set_xscale("log", base=2)
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("fraction of problems solved")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize="small", frameon=False)
+    right = table[x].max()  # every curve runs on to one common right edge, so a flat one still shows
+    right = (right * (2.0 if log_x else 1.05)) if right > 0 else 1.0
+    for ax, accuracy in zip(axes, accuracies):
+        rows_of = table if accuracy is None else table[table["accuracy"] == accuracy]
+        for solver, rows in rows_of.groupby("solver", sort=False):
+            rows = rows.sort_values(x)
+            xs, ys = [*rows[x], right], [*rows["fraction"], rows["fraction"].iloc[-1]]
+            ax.step(xs, ys, where="post", color=colour[solver], label=plain(solver))
+        if log_x:
+            ax.set_xscale("log", base=2)
+        if accuracy is not None:
+            ax.set_title(f"tau = {accuracy:g}", fontsize="medium")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of problems solved")
+        ax.grid(True, which="major", alpha=0.3)
+    legend(figure, axes)
+    return png(figure)
+
+
+def runtime_distribution(table: pd.DataFrame, xlabel: str) -> bytes:
+    """COCO's ECDF of runtimes: one panel per function group, a step curve per solver, log budget."""
+    groups = list(dict.fromkeys(table["group"]))
+    figure, axes = panels(len(groups), columns=3)
+    colour = colours(table["solver"])
+    for ax, group in zip(axes, groups):
+        for solver, rows in table[table["group"] == group].groupby("solver", sort=False):
+            rows = rows[rows["budget"] > 0].sort_values("budget")
+            if len(rows):
+                ax.step(rows["budget"], rows["fraction"], where="post", color=colour[solver], label=plain(solver))
+        ax.set_xscale("log")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(plain(group), fontsize="medium")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of (problem, target) pairs")
+        ax.grid(True, which="major", alpha=0.3)
+    legend(figure, axes)
     return png(figure)

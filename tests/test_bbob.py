@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import optbench
-from optbench_plugins.objectives.bbob import FUNCTIONS, group_of
+from optbench.ecdf import bbob_group
+from optbench_plugins.objectives.bbob import FUNCTIONS
 
 cocoex = pytest.importorskip("cocoex", reason="coco-experiment (the bbob reference) is not installed")
 
@@ -88,7 +89,8 @@ def test_gradient_of_smooth_functions_matches_central_differences(function):
 
 
 def test_groups_follow_coco():
-    assert [group_of(f) for f in (1, 5, 6, 9, 10, 14, 15, 19, 20, 24)] == [
+    assert optbench.objective("bbob", function=12).group == "high conditioning and unimodal"
+    assert [bbob_group(f) for f in (1, 5, 6, 9, 10, 14, 15, 19, 20, 24)] == [
         "separable", "separable", "low or moderate conditioning", "low or moderate conditioning",
         "high conditioning and unimodal", "high conditioning and unimodal",
         "multimodal with adequate global structure", "multimodal with adequate global structure",

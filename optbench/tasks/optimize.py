@@ -2,8 +2,9 @@
 
 Keys: ``optimizers``, ``seeds``, ``stop``, ``metrics``, ``trace_every`` (and an objective's
 ``x0``). One cell per objective point x start x optimizer point x backend x device x dtype x
-seed x repeat. The report shows convergence curves, sensitivity to conditioning and, when two
-solvers or more ran, Dolan-Moré and Moré-Wild profiles.
+seed x repeat. The report shows convergence curves, sensitivity to conditioning, when two
+solvers or more ran Dolan-Moré and Moré-Wild profiles (at four accuracies), and for bbob
+cells COCO's runtime distributions.
 """
 from __future__ import annotations
 
@@ -176,24 +177,48 @@ def kappa_tables(results) -> dict:
     return {"kappa": found, "kappa_fit": fits}
 
 
+# the accuracies tau of Moré and Wild's convergence test at which their paper draws profiles
+PROFILE_ACCURACIES = (1e-1, 1e-3, 1e-5, 1e-7)
+
+
 def profile_tables(results, budget: str) -> dict:
-    """Dolan-Moré and Moré-Wild profiles over the run's problems, when it compares two solvers or more."""
+    """Dolan-Moré and Moré-Wild profiles over the run's problems, when it compares two solvers or more.
+
+    One profile per accuracy tau of :data:`PROFILE_ACCURACIES` (column ``accuracy``).
+    """
+    import pandas as pd
+
     from .. import analysis
 
     cells = results.cells
     if not len(results.traces) or analysis.solver_labels(cells).nunique() < 2:
         return {}
-    costs = analysis.problem_costs(cells, results.traces, budget)
+    performance, data = [], []
+    for accuracy in PROFILE_ACCURACIES:
+        costs = analysis.problem_costs(cells, results.traces, budget, tau=accuracy)
+        performance.append(analysis.performance_profile(costs).assign(accuracy=accuracy))
+        data.append(analysis.data_profile(costs, per_dimension=budget == "oracle").assign(accuracy=accuracy))
     counterparts = analysis.counterpart_table(cells, results.traces)
-    return {"performance_profile": analysis.performance_profile(costs),
-            "data_profile": analysis.data_profile(costs, per_dimension=budget == "oracle"),
+    return {"performance_profile": pd.concat(performance, ignore_index=True),
+            "data_profile": pd.concat(data, ignore_index=True),
             **({"counterparts": counterparts} if len(counterparts) else {})}
+
+
+def runtime_tables(results, budget: str) -> dict:
+    """COCO's runtime distributions (:mod:`optbench.ecdf`), for runs with bbob cells."""
+    from .. import ecdf
+
+    cells = results.cells
+    if "objective" not in cells or not (cells["objective"] == "bbob").any():
+        return {}
+    distribution = ecdf.runtime_distribution(ecdf.runtimes(cells, results.traces, budget))
+    return {"runtime_distribution": distribution} if len(distribution) else {}
 
 
 def tables(results, budget: str) -> dict:
     """The report's tables of a run's optimize cells, by name."""
     return {"convergence": convergence_table(results, budget), **kappa_tables(results),
-            **profile_tables(results, budget)}
+            **profile_tables(results, budget), **runtime_tables(results, budget)}
 
 
 # ---- the report's figures -------------------------------------------------------------------------
@@ -228,9 +253,14 @@ FIGURES = (
                      "reached": "cells reaching it", "iterations": "median iterations to it",
                      "oracle": "median oracle calls to it", "time_per_iteration": "median time per iteration (s)"}),
     Figure("data-profile", "Data profile (Moré-Wild)", "Fraction of problems each solver solves within a "
-           "budget (oracle calls are divided by n + 1).", ("data_profile",),
+           "budget (oracle calls are divided by n + 1, Moré and Wild's simplex gradients).", ("data_profile",),
            lambda t, budget: _plots().profile(t["data_profile"], "alpha", BUDGET_LABELS[budget]
                                               + (" / (n + 1)" if budget == "oracle" else ""), log_x=False)),
+    Figure("runtime-distribution", "Runtime distributions (COCO)", "Fraction of (problem, target) pairs reached "
+           "against the budget divided by the dimension, for 51 targets f* + 1e2 ... f* + 1e-8; one panel per "
+           "bbob function group and one over all functions.", ("runtime_distribution",),
+           lambda t, budget: _plots().runtime_distribution(
+               t["runtime_distribution"], BUDGET_LABELS[budget] + ("" if budget == "time" else " / n"))),
 )
 
 TASK = Task("optimize", ("optimizers",), KEYS, ("x0",), names, expand, count, run, tables, FIGURES)

@@ -17,22 +17,9 @@ import numpy as np
 
 import optbench
 from optbench import Objective, Param
+from optbench.ecdf import bbob_group
 
 from . import bbob_instances as coco
-
-GROUPS = {
-    "separable": range(1, 6),
-    "low or moderate conditioning": range(6, 10),
-    "high conditioning and unimodal": range(10, 15),
-    "multimodal with adequate global structure": range(15, 20),
-    "multimodal with weak global structure": range(20, 25),
-}
-
-
-def group_of(function: int) -> str:
-    """COCO's function group of bbob function ``function`` (1-24)."""
-    return next(name for name, members in GROUPS.items() if function in members)
-
 
 # ---- COCO's transformations, on arrays of any backend ------------------------------------------
 def oscillate(xp, z):
@@ -406,7 +393,7 @@ class Bbob(Objective):
     @property
     def group(self) -> str:
         """COCO's function group of this function."""
-        return group_of(self.p["function"])
+        return bbob_group(self.p["function"])
 
 
 BBOB = (Bbob,)
