@@ -8,9 +8,10 @@ from .classic import CLASSIC
 from .convex import CONVEX
 from .course_notes import COURSE_NOTES
 from .mgh import SUMS_OF_SQUARES
+from .real_data import REAL_DATA
 from .workloads import WORKLOADS
 
-BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC, *BBOB, *SUMS_OF_SQUARES)
+BUILTIN_OBJECTIVES = (*COURSE_NOTES, *CONVEX, *CLASSIC, *BBOB, *SUMS_OF_SQUARES, *REAL_DATA)
 
 
 @optbench.hookimpl

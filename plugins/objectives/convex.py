@@ -163,7 +163,15 @@ class Huber(SyntheticData):
         return spectral_norm_squared(self.A) / self.p["samples"]
 
 
-class LogisticRegression(SyntheticData):
+class L2Regularised:
+    """Mixin of objectives with a term lambda/2 ||w||^2: ``reg`` is lambda (the ``reg`` parameter)."""
+
+    @property
+    def reg(self) -> float:
+        return self.p["reg"]
+
+
+class LogisticRegression(L2Regularised, SyntheticData):
     """(1/m) sum_i log(1 + exp(-y_i x_i^T w)) + lambda/2 ||w||^2, labels y_i in {-1, 1} drawn
     from the logistic model of a seeded w_true. L = ||X||^2/(4m) + lambda, mu = lambda."""
 
@@ -181,22 +189,22 @@ class LogisticRegression(SyntheticData):
     def __call__(self, w):
         xp = optbench.namespace(w)
         margins = self.constant("y", self.y, w) * (self.constant("X", self.X, w) @ w)
-        return xp.mean(softplus(xp, -margins)) + 0.5 * self.p["reg"] * xp.sum(w**2)
+        return xp.mean(softplus(xp, -margins)) + 0.5 * self.reg * xp.sum(w**2)
 
     @cached_property
     def minimizer(self):
-        return logistic_regression_minimizer(self.X, self.y, self.p["reg"])
+        return logistic_regression_minimizer(self.X, self.y, self.reg)
 
     @property
     def L(self):
-        return spectral_norm_squared(self.X) / (4 * self.p["samples"]) + self.p["reg"]
+        return spectral_norm_squared(self.X) / (4 * len(self.X)) + self.reg
 
     @property
     def mu(self):
-        return self.p["reg"]
+        return self.reg
 
 
-class SoftmaxRegression(SyntheticData):
+class SoftmaxRegression(L2Regularised, SyntheticData):
     """(1/m) sum_i [logsumexp(x_i^T W) - x_i^T W_{y_i}] + lambda/2 ||W||^2 over W of d x k
     (flattened row-major, n = d k), labels drawn from the softmax model of a seeded W_true.
     L = ||X||^2/(2m) + lambda (Boehning's bound), mu = lambda."""
@@ -222,21 +230,21 @@ class SoftmaxRegression(SyntheticData):
 
     def __call__(self, w):
         xp = optbench.namespace(w)
-        scores = self.constant("X", self.X, w) @ xp.reshape(w, (self.features, self.p["classes"]))
+        scores = self.constant("X", self.X, w) @ xp.reshape(w, (self.features, self.onehot.shape[1]))
         true_scores = xp.sum(self.constant("onehot", self.onehot, w) * scores, axis=1)
-        return xp.mean(logsumexp(xp, scores) - true_scores) + 0.5 * self.p["reg"] * xp.sum(w**2)
+        return xp.mean(logsumexp(xp, scores) - true_scores) + 0.5 * self.reg * xp.sum(w**2)
 
     @cached_property
     def minimizer(self):
-        return softmax_regression_minimizer(self.X, self.onehot, self.p["reg"])
+        return softmax_regression_minimizer(self.X, self.onehot, self.reg)
 
     @property
     def L(self):
-        return spectral_norm_squared(self.X) / (2 * self.p["samples"]) + self.p["reg"]
+        return spectral_norm_squared(self.X) / (2 * len(self.X)) + self.reg
 
     @property
     def mu(self):
-        return self.p["reg"]
+        return self.reg
 
 
 CONVEX = (WeightedConvexSum, LogSumExp, Huber, LogisticRegression, SoftmaxRegression)
