@@ -112,10 +112,11 @@ def count_placements(data: dict) -> int:
 
 
 def with_dimension(file: str, i: int, cls, given: dict, params: dict) -> dict:
-    """``params`` with n set from the others where the objective derives it (:meth:`Objective.dimension`)."""
+    """``params`` with n set from the others where the objective derives it (:meth:`Objective.dimension`),
+    or, when not given, its default for them (:meth:`Objective.default_n`)."""
     derived = cls.dimension(params)
     if derived is None:
-        return params
+        return params if "n" in given else {**params, "n": cls.default_n(params)}
     if "n" in given and given["n"] != derived:
         raise SuiteError(file, f"objectives[{i}].params.n", f"objective {cls.name!r}: n follows from its "
                          f"parameters: {derived} at {format_params(given)}; leave n out")

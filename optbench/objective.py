@@ -53,7 +53,8 @@ class Objective:
         if derived is not None and n is not None and int(n) != derived:
             raise ParameterError(f"{owner}: dimension n follows from its parameters: {derived}, got {n}")
         n = derived if derived is not None else n
-        self.n = Param(int, self.default_dim).coerce(owner, "n", self.default_dim if n is None else n)
+        default = self.default_n(self.p)
+        self.n = Param(int, default).coerce(owner, "n", default if n is None else n)
         low, high = self.dim_range
         if self.n < low or (high is not None and self.n > high):
             allowed = f"exactly {low}" if low == high else f">= {low}" + ("" if high is None else f" and <= {high}")
@@ -65,6 +66,15 @@ class Objective:
     def dimension(cls, params: dict) -> int | None:
         """The dimension n that ``params`` fix, or ``None`` where n is chosen freely."""
         return None
+
+    @classmethod
+    def default_n(cls, params: dict[str, Any]) -> int:
+        """The dimension when none is given and ``params`` do not fix it: ``default_dim``.
+
+        Objectives whose usual n depends on their parameters (a numbered test problem with its
+        standard dimension) override it, so ``objective(name, problem=9)`` and suite files need no n.
+        """
+        return cls.default_dim
 
     def setup(self) -> None:
         """Build data once per instance (matrices, synthetic data sets), from ``self.p``."""

@@ -247,7 +247,7 @@ def profile(table: pd.DataFrame, x: str, xlabel: str, log_x: bool) -> bytes:
         if log_x:
             ax.set_xscale("log", base=2)
         if accuracy is not None:
-            ax.set_title(f"tau = {accuracy:g}", fontsize="medium")
+            ax.set_title(f"accuracy tau = {accuracy:g}", fontsize="medium")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("fraction of problems solved")

@@ -242,20 +242,22 @@ FIGURES = (
                      "theory": "slope in theory", "points": "cells fitted", "kappa_min": "smallest kappa fitted",
                      "kappa_max": "largest kappa fitted", "censored": "cells that did not converge (left out)"}),
     Figure("performance-profile", "Performance profile (Dolan-Moré)", "Fraction of problems each solver "
-           "solves within tau times the best solver's budget. When the run has library optimizers (scipy, torch.optim, "
+           "solves within a ratio of the best solver's budget; one panel per accuracy tau of Moré and Wild's "
+           "test f(x0) - f(x) >= (1 - tau)(f(x0) - f_L). When the run has library optimizers (scipy, torch.optim, "
            "optax), the table puts each built-in optimizer beside its counterparts, on the problems both ran.",
            ("performance_profile",),
-           lambda t, budget: _plots().profile(t["performance_profile"], "tau",
-                                              f"tau (budget / best budget; {BUDGET_LABELS[budget]})", log_x=True),
+           lambda t, budget: _plots().profile(t["performance_profile"], "tau", "budget / best solver's budget",
+                                              log_x=True),
            numbers="counterparts",  # built-in optimizers beside the libraries' (scipy, torch.optim, optax)
            headings={"built_in": "built-in", "library": "library counterpart", "method": "method",
                      "target": "target (f - f* relative to x0)", "problems": "problems both ran",
                      "reached": "cells reaching it", "iterations": "median iterations to it",
                      "oracle": "median oracle calls to it", "time_per_iteration": "median time per iteration (s)"}),
     Figure("data-profile", "Data profile (Moré-Wild)", "Fraction of problems each solver solves within a "
-           "budget (oracle calls are divided by n + 1, Moré and Wild's simplex gradients).", ("data_profile",),
+           "budget (oracle calls are divided by n + 1, Moré and Wild's simplex gradients), log scale; one panel "
+           "per accuracy tau.", ("data_profile",),
            lambda t, budget: _plots().profile(t["data_profile"], "alpha", BUDGET_LABELS[budget]
-                                              + (" / (n + 1)" if budget == "oracle" else ""), log_x=False)),
+                                              + (" / (n + 1)" if budget == "oracle" else ""), log_x=True)),
     Figure("runtime-distribution", "Runtime distributions (COCO)", "Fraction of (problem, target) pairs reached "
            "against the budget divided by the dimension, for 51 targets f* + 1e2 ... f* + 1e-8; one panel per "
            "bbob function group and one over all functions.", ("runtime_distribution",),

@@ -503,12 +503,10 @@ class SumOfSquares(Objective):
     default_dim = 2
     convex = False
 
-    def __init__(self, n: int | None = None, **params):
-        if n is None:  # each problem has its own standard dimension
-            number = self.params["problem"].coerce(f"objective {self.name!r}", "problem",
-                                                   params.get("problem", self.params["problem"].default))
-            n = self.problems[number].n
-        super().__init__(n, **params)
+    @classmethod
+    def default_n(cls, params):
+        """The problem's standard dimension."""
+        return cls.problems[params["problem"]].n
 
     def setup(self):
         owner = f"objective {self.name!r} problem {self.p['problem']}"

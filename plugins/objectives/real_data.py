@@ -39,23 +39,15 @@ def load(dataset: str, owner: str) -> tuple[np.ndarray, np.ndarray]:
 class RealData:
     """Mixin: the dimension n follows from the data set (and the model); give it or leave it out."""
 
-    def __init__(self, n: int | None = None, **params):
-        owner = f"objective {self.name!r}"
-        dataset = self.params["dataset"].coerce(owner, "dataset", params.get("dataset", self.params["dataset"].default))
-        features, classes = DATASETS[dataset]
-        expected = self.dimension(features + 1, classes, params)
-        if n is not None and int(n) != expected:
-            raise optbench.ParameterError(f"{owner} on {dataset} has n = {expected} ({self.layout(features, classes, params)}), "
-                                          f"got n = {n}")
-        super().__init__(expected, **params)
+    @classmethod
+    def dimension(cls, params):
+        features, classes = DATASETS[params["dataset"]]
+        return cls.weights(features + 1, classes, params)
 
     @staticmethod
-    def dimension(inputs: int, classes: int, params: dict) -> int:
+    def weights(inputs: int, classes: int, params: dict) -> int:
         """The number of weights for ``inputs`` features (intercept included) and ``classes``."""
         raise NotImplementedError
-
-    def layout(self, features: int, classes: int, params: dict) -> str:
-        return f"{features} features + intercept, {classes} classes"
 
     def setup(self):
         self.X, self.labels = load(self.p["dataset"], f"objective {self.name!r}")
@@ -79,7 +71,7 @@ class RealLogisticRegression(RealData, LogisticRegression):
     params = {"dataset": DATASET, "l2": L2}
 
     @staticmethod
-    def dimension(inputs, classes, params):
+    def weights(inputs, classes, params):
         return inputs
 
     def setup(self):
@@ -94,7 +86,7 @@ class RealSoftmaxRegression(RealData, SoftmaxRegression):
     params = {"dataset": DATASET, "l2": L2}
 
     @staticmethod
-    def dimension(inputs, classes, params):
+    def weights(inputs, classes, params):
         return inputs * classes
 
 
@@ -112,12 +104,9 @@ class RealMlp(RealData, Objective):
               "l2": Param(float, 1e-4, "weight lambda of the L2 term lambda/2 ||w||^2", ge=0.0)}
 
     @staticmethod
-    def dimension(inputs, classes, params):
-        hidden = int(params.get("hidden", 16))
+    def weights(inputs, classes, params):
+        hidden = params["hidden"]
         return inputs * hidden + (hidden + 1) * classes
-
-    def layout(self, features, classes, params):
-        return f"{super().layout(features, classes, params)}, {params.get('hidden', 16)} hidden units"
 
     def __call__(self, w):
         xp = optbench.namespace(w)
