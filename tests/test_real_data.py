@@ -49,7 +49,7 @@ def test_data_are_standardised_with_an_intercept_and_n_follows(name, dataset):
     assert set(np.round(features.std(axis=0), 12)) <= {0.0, 1.0} and (objective.X[:, -1] == 1.0).all()
     assert objective.x0().shape == (objective.n,)
     assert optbench.objective(name, dataset=dataset, n=objective.n).n == objective.n
-    with pytest.raises(optbench.ParameterError, match=f"on {dataset} has n = {objective.n}"):
+    with pytest.raises(optbench.ParameterError, match=f"n follows from its parameters: {objective.n}"):
         optbench.objective(name, dataset=dataset, n=objective.n + 1)
 
 
