@@ -10,8 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-KEYS = ["objective", "size", "size_name", "n", "series", "backend", "device", "dtype"]
+KEYS = ["objective", "point", "size", "size_name", "n", "series", "backend", "device", "dtype"]
 COLUMNS = [*KEYS, "status", "reason", "computes", "seconds_f", "seconds_derivative", "ratio"]
+
+
+def points(frame: pd.DataFrame) -> pd.Series:
+    """Each cell's objective parameters as one string (sizes with one n may differ in others)."""
+    columns = sorted(c for c in frame.columns if c.startswith("objective."))
+    values = frame[columns].to_numpy(dtype=object)
+    return pd.Series([",".join(map(str, row)) for row in values], index=frame.index, dtype=object)
 
 
 def series_names(frame: pd.DataFrame) -> pd.Series:
@@ -22,7 +29,7 @@ def series_names(frame: pd.DataFrame) -> pd.Series:
 
 
 def workload_table(cells: pd.DataFrame) -> pd.DataFrame:
-    """One row per workload, size and series: objective and derivative seconds and their ratio.
+    """One row per workload, objective point and series: objective and derivative seconds and their ratio.
 
     ``status`` and ``reason`` are the derivative cell's (a skipped or failed cell keeps its row,
     with NaN times); ``size`` is the product GradBench orders the task's sizes by
@@ -35,13 +42,14 @@ def workload_table(cells: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     frame["series"] = series_names(frame)
+    frame["point"] = points(frame)
     frame["n"] = frame["objective.n"].astype(int)
     for column in ("seconds", "size"):
         frame[column] = frame[column].astype(float) if column in frame else np.nan
     frame["size_name"] = frame["size_name"] if "size_name" in frame else ""
-    # a skipped cell has no size metric: take it from a cell of the same objective and n that ran
-    known = frame.dropna(subset=["size"]).groupby(["objective", "n"])[["size", "size_name"]].first()
-    frame = frame.drop(columns=["size", "size_name"]).join(known, on=["objective", "n"])
+    # a skipped cell has no size metric: take it from a cell of the same objective point that ran
+    known = frame.dropna(subset=["size"]).groupby(["objective", "point"])[["size", "size_name"]].first()
+    frame = frame.drop(columns=["size", "size_name"]).join(known, on=["objective", "point"])
     frame["size"] = frame["size"].fillna(frame["n"])
     frame["size_name"] = frame["size_name"].fillna("n")
     frame["computes"] = frame["computes"] if "computes" in frame else np.nan
@@ -66,7 +74,7 @@ def slowdowns(table: pd.DataFrame) -> pd.DataFrame:
     ran = table.dropna(subset=["seconds_derivative"])
     if ran.empty:
         return pd.DataFrame(columns=["objective", "series", "slowdown", "sizes", "fastest"])
-    best = ran.groupby(["objective", "n", "size", "device", "dtype"])["seconds_derivative"].transform("min")
+    best = ran.groupby(["objective", "size", "device", "dtype"])["seconds_derivative"].transform("min")
     ran = ran.assign(log_ratio=np.log(ran["seconds_derivative"] / best), is_fastest=ran["seconds_derivative"] == best)
     out = ran.groupby(["objective", "series"]).agg(slowdown=("log_ratio", "mean"), sizes=("log_ratio", "size"),
                                                    fastest=("is_fastest", "sum"))

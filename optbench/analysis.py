@@ -325,6 +325,7 @@ def bandwidth_table(cells: pd.DataFrame) -> pd.DataFrame:
     table = throughput_table(cells)
     table = table[table["status"] == "ok"]
     probes = cells[(cells["task"] == "throughput") & (cells["measure"] == "bandwidth") & (cells["status"] == "ok")]
+    probes = probes.assign(gbps=probes["gbps"] if "gbps" in probes else np.nan)  # none ran yet: a partial run
     probe = probes.groupby(["run_id", "device"])["gbps"].median().rename("probe_gbps").reset_index()
     out = table.merge(probe, on=["run_id", "device"], how="left")
     out["fraction"] = out["achieved_gbps"] / out["probe_gbps"]

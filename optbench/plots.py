@@ -155,7 +155,7 @@ def per_workload(table: pd.DataFrame, column: str, ylabel: str) -> bytes:
     for ax, workload in zip(axes, workloads):
         rows = table[table["objective"] == workload]
         for series, line in rows.groupby("series", sort=False):
-            line = line.sort_values("size")
+            line = line.sort_values(["size", "n"])
             style = "s--" if "(forward)" in series else "o-"
             ax.loglog(line["size"], line[column], style, color=colour[line["backend"].iloc[0]], label=plain(series),
                       markersize=3)

@@ -117,3 +117,16 @@ def test_slowdowns_are_geometric_means_against_the_fastest_at_each_size():
     assert slowdown["fastest"].tolist() == [1, 1] and slowdown["sizes"].tolist() == [2, 2]
     matrix = adbench.slowdown_matrix(slowdown.reset_index())
     assert matrix.loc["w", "torch cpu float64"] == "1.41x (2)"
+
+
+def test_sizes_sharing_a_dimension_stay_apart():
+    """llsq's sizes all have n = 128: a cell is identified by all its objective parameters."""
+    rows = [{"task": "throughput", "objective": "w", "objective.n": 8, "objective.samples": samples,
+             "measure": measure, "backend": backend, "device": "cpu", "dtype": "float64",
+             "status": "skipped" if backend == "dual" else "ok", "reason": "",
+             "seconds": np.nan if backend == "dual" else 1.0, "size": np.nan if backend == "dual" else 8 * samples,
+             "size_name": np.nan if backend == "dual" else "samples*n"}
+            for samples in (1, 2) for measure in ("f", "derivative") for backend in ("torch", "dual")]
+    table = adbench.workload_table(pd.DataFrame(rows))
+    assert sorted(table["size"]) == [8, 8, 16, 16]
+    assert set(table.loc[table["backend"] == "dual", "size"]) == {8, 16}

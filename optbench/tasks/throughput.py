@@ -186,8 +186,9 @@ FIGURES = (
                      "cheaper_throughout": "cheaper mode at every m measured (no crossover)"}),
     Figure("workloads", "AD workloads: derivative time", "Seconds per derivative (what GradBench times: gradient; "
            "ba: sparse Jacobian; kmeans: Newton direction) against each workload's size, as GradBench orders its "
-           "inputs, per backend, device and dtype (ADBench's figures). Under it, each backend's geometric-mean "
-           "slowdown against the fastest backend at each size it ran.", ("workloads",),
+           "inputs (sizes that tie are joined vertically), per backend, device and dtype (ADBench's figures). "
+           "Under it, each backend's geometric-mean slowdown against the fastest backend at each size it ran.",
+           ("workloads",),
            lambda t, budget: _plots().per_workload(t["workloads"], "seconds_derivative", "seconds per derivative"),
            numbers="workload_slowdown",
            headings={"objective": "workload", "series": "backend", "slowdown": "geometric-mean slowdown",
