@@ -215,7 +215,7 @@ def counterpart_table(cells: pd.DataFrame, traces: pd.DataFrame,
     """
     columns = ["built_in", "library", "method", "target", "problems", "reached", "iterations", "oracle",
                "time_per_iteration"]
-    if not len(cells) or not len(traces):
+    if not len(cells) or not len(traces) or "f_gap" not in traces:  # a run that recorded no f - f*
         return pd.DataFrame(columns=columns)
     keys = [c for c in problem_columns(cells) if c not in ("backend", "device")]
     cells = cells.assign(solver=solver_labels(cells), built_in=cells.apply(_counterpart, axis=1),

@@ -59,3 +59,14 @@ def test_no_known_minimum_means_no_runtimes():
     cells = pd.DataFrame([cell("a", "gd", 1)])
     assert not len(ecdf.runtimes(cells, trace("a", [1.0]).drop(columns="f_gap")))
     assert not len(ecdf.runtime_distribution(ecdf.runtimes(cells, trace("a", [1.0]).drop(columns="f_gap"))))
+
+
+def test_a_run_without_f_gap_has_no_counterpart_table():
+    """Moré-Wild runs record f only (f* is unknown); the library-counterpart table is then empty."""
+    from optbench import analysis
+
+    cells = pd.DataFrame([{**cell("a", "lbfgs", 1), "optimizer": "scipy", "optimizer.method": "L-BFGS-B",
+                           "solve_time": 1.0, "iterations": 2, "dtype": "float64", "seed": 0},
+                          {**cell("b", "lbfgs", 1), "solve_time": 1.0, "iterations": 2, "dtype": "float64", "seed": 0}])
+    traces = pd.concat([trace("a", [1.0, 0.5]), trace("b", [1.0, 0.5])]).drop(columns="f_gap")
+    assert not len(analysis.counterpart_table(cells, traces))
