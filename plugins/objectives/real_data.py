@@ -115,7 +115,7 @@ class RealMlp(RealData, Objective):
         first = xp.reshape(w[:split], (self.features, hidden))
         second = xp.reshape(w[split:], (hidden + 1, classes))
         activations = xp.tanh(self.constant("X", self.X, w) @ first)
-        scores = activations @ second[:hidden] + second[hidden]
+        scores = activations @ second[:hidden, :] + second[hidden, :]
         true_scores = xp.sum(self.constant("onehot", self.onehot, w) * scores, axis=1)
         return xp.mean(logsumexp(xp, scores) - true_scores) + 0.5 * self.reg * xp.sum(w * w)
 
