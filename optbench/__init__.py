@@ -13,8 +13,8 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from .backend import Backend, Capabilities
-from .errors import (CapabilityError, OptbenchError, ParameterError, PluginConflictError,
-                     UnknownNameError)
+from .errors import (BackendResultError, CapabilityError, OptbenchError, ParameterError,
+                     PluginConflictError, UnknownNameError)
 from .hookspecs import hookimpl
 from .loop import Result, StopRules, solve
 from .objective import Objective, namespace
@@ -29,8 +29,8 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
     __version__ = "0+unknown"
 
 __all__ = [
-    "Backend", "Capabilities", "CapabilityError", "Converged", "LibraryStop", "LoopOwningOptimizer", "Objective",
-    "OptbenchError", "Optimizer",
+    "Backend", "BackendResultError", "Capabilities", "CapabilityError", "Converged", "LibraryStop",
+    "LoopOwningOptimizer", "Objective", "OptbenchError", "Optimizer",
     "Oracle", "Param", "ParameterError", "PluginConflictError", "Result", "Stalled", "StopRules",
     "UnknownNameError", "backend", "hookimpl", "load_registry", "namespace", "objective",
     "optimizer", "solve", "__version__",

@@ -12,6 +12,7 @@ gives the right answer (``d/dx [x * d/dy (x + y)] = 1``).
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -37,10 +38,13 @@ class Capabilities:
     dtypes: tuple[str, ...] = ("float32", "float64")
     max_order: int = 2
     exact: bool = True  # derivatives exact up to rounding (False: approximations, e.g. finite differences)
+    # follows torch's derivatives at kinks (abs at 0, ties, clip bounds...; docs/plugins.md):
+    # the conformance kit fails a backend that claims it and breaks one, and reports the rest
+    torch_conventions: bool = False
 
     def describe(self) -> dict:
         return {"devices": list(self.devices), "dtypes": list(self.dtypes), "max_order": self.max_order,
-                "exact": self.exact}
+                "exact": self.exact, "torch_conventions": self.torch_conventions}
 
 
 class Backend:
@@ -50,7 +54,12 @@ class Backend:
     description: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    # ---- derivatives -------------------------------------------------------------------
+    # ---- evaluation and derivatives ------------------------------------------------------------
+    def value(self, f: Callable, x: Any) -> Any:
+        """Return ``f(x)``: every plain evaluation (line searches, the ``f`` throughput measure)
+        goes through here, so a compiling backend can compile it like its derivatives."""
+        return f(x)
+
     def value_and_grad(self, f: Callable, x: Any) -> tuple[Any, Any]:
         """Return ``(f(x), ∇f(x))`` for scalar-valued ``f``."""
         raise self._missing("value_and_grad")
@@ -107,6 +116,17 @@ class Backend:
 
     def synchronize(self, device: str | None = None) -> None:
         """Wait for queued work on ``device`` to finish (so timings are honest)."""
+
+    def scope(self, dtype: str, device: str | None = None) -> contextlib.AbstractContextManager:
+        """A context entered around a whole run at ``dtype`` on ``device`` (a solve, a throughput
+        measure), for engine settings that must hold for the optimizer's own array arithmetic
+        too, not only inside backend methods. The default does nothing."""
+        return contextlib.nullcontext()
+
+    def set_threads(self, threads: int) -> int | None:
+        """Limit the engine's CPU thread pools to ``threads`` (the suite's ``threads``); return
+        the count now in effect, or ``None`` when the engine has no such control."""
+        return None
 
     # ---- capability queries --------------------------------------------------------------
     def supports(self, method: str) -> bool:

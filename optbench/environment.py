@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -51,11 +52,22 @@ def version(distribution: str) -> str | None:
         return None
 
 
+def requirement_versions(distribution: str) -> dict[str, str]:
+    """The installed versions of ``distribution``'s direct requirements (extras included)."""
+    try:
+        requirements = metadata.requires(distribution) or []
+    except metadata.PackageNotFoundError:
+        return {}
+    names = {re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text).group(0) for text in requirements}
+    return {name: v for name in sorted(names) if (v := version(name)) is not None}
+
+
 def capture(registry: Registry, suite_path: str, suite_hash: str, threads: int) -> dict:
     """The environment record of a run (JSON-ready)."""
     return {
         "optbench": version("optbench"),
         "plugins": {p.name: {"distribution": p.distribution, "version": p.version} for p in registry.plugins},
+        "requirements": {d: requirement_versions(d) for d in sorted({p.distribution for p in registry.plugins} - {""})},
         "python": platform.python_version(), "numpy": version("numpy"), "torch": version("torch"),
         "pandas": version("pandas"), "platform": platform.platform(), "cpu": cpu_model(),
         "cpu_count": os.cpu_count(), "gpu": gpu_name(), "host": platform.node(),

@@ -45,6 +45,14 @@ def key_path(path: str, key: str | int) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
 
 
+class BackendResultError(ValueError):
+    """A backend returned a derivative of the wrong shape or dtype: a bug in the backend.
+
+    Raised rather than letting NumPy-style broadcasting turn it into plausible wrong numbers;
+    the runner records the cell as ``crashed`` with this message as the reason.
+    """
+
+
 def suggest(name: str, available: Iterable[str]) -> str:
     """Return ``"; did you mean ...?"`` for close matches, else the list of what exists."""
     available = sorted(available)

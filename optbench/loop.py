@@ -5,6 +5,8 @@ The CLI's ``solve``, the suite runner's workers and the benchmarks all go throug
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import time
 from collections.abc import Callable, Collection
@@ -18,7 +20,7 @@ from .errors import ParameterError
 from .minima import known_minimum
 from .objective import Objective, namespace
 from .optimizer import Converged, LibraryStop, LoopOwningOptimizer, Optimizer, Stalled
-from .oracle import Oracle
+from .oracle import Oracle, warm_up
 
 METRICS = ("f", "f_gap", "grad_norm", "dist")
 TRACE_COLUMNS = ("iter", "f", "f_gap", "grad_norm", "dist", "nfev", "ngev", "nhvp", "nhev",
@@ -57,6 +59,7 @@ class Result:
     library: dict[str, int] = field(default_factory=dict)  # a loop-owning library's own counters
     f_star: float | None = None  # the known minimum, when a metric or tol_f asked for it
     setup_time: float = 0.0  # seconds spent finding f* or x* (not the optimizer's time)
+    warmup_time: float = 0.0  # seconds of the warm-up before the clock started (compilation...)
 
     def frame(self):
         """The trace as a tidy pandas DataFrame, one row per recorded iteration."""
@@ -68,10 +71,24 @@ class Result:
         last = self.trace[-1] if self.trace else {}
         return {"status": self.status, "reason": self.reason, "iterations": self.iterations,
                 "f": self.f, "grad_norm": last.get("grad_norm"), "f_gap": last.get("f_gap"),
-                "dist": last.get("dist"), "time": last.get("time"),
+                "dist": last.get("dist"), "time": last.get("time"), "warmup_time": self.warmup_time,
                 "x": self.x.tolist() if self.x.size <= 8 else f"<{self.x.size} values>"}
 
 
+def _in_backend_scope(run: Callable) -> Callable:
+    """Run ``run`` inside ``backend.scope(dtype, device)``, so engine settings (JAX's 64-bit
+    floats) hold for the optimizer's own arithmetic too."""
+    default_dtype = inspect.signature(run).parameters["dtype"].default
+
+    @functools.wraps(run)
+    def scoped(objective, optimizer, backend, **options):
+        with backend.scope(options.get("dtype", default_dtype), options.get("device")):
+            return run(objective, optimizer, backend, **options)
+
+    return scoped
+
+
+@_in_backend_scope
 def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
           x0: Any = None, seed: int = 0, dtype: str = "float64", device: str | None = None,
           stop: StopRules = StopRules(), on_row: Callable[[dict], None] | None = None,
@@ -79,8 +96,9 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     """Minimise ``objective`` from ``x0`` (default: its seeded start) and record the trace.
 
     ``on_row`` receives each trace row as it is produced (the runner streams them).
-    ``warmup`` evaluates the gradient once before the clock starts, so one-off costs (lazy
-    initialisation, CUDA context, caches) are not charged to the optimizer. ``metrics`` may
+    ``warmup`` calls every oracle method the optimizer needs once before the clock starts, so
+    one-off costs (compilation, lazy initialisation, CUDA context, caches) are not charged to
+    the optimizer; their seconds are the result's ``warmup_time``. ``metrics`` may
     leave out ``"dist"``, the one metric that costs an extra pass over x; f* and x* are
     found (or read from the cache of known minima) only when ``metrics`` or ``tol_f`` need them,
     and |grad f| is computed only when ``metrics`` or ``tol_grad`` ask for it.
@@ -99,9 +117,7 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         if "float64" in backend.capabilities.dtypes else None
     f_star, x_star, setup_time = reference_point(objective, metrics, stop, evaluate)
     x_star = None if x_star is None else backend.asarray(x_star, dtype=dtype, device=device)
-    if warmup:
-        backend.value_and_grad(objective, x)
-        backend.synchronize(device)
+    warmup_time = warm_up(objective, backend, x, optimizer.needs, device) if warmup else 0.0
 
     recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row,
                         grad_norm="grad_norm" in metrics or stop.tol_grad is not None)
@@ -118,7 +134,7 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         status, reason = ("converged" if library.success else "stopped"), library.message
     last = recorder.trace[-1]
     return Result(status, reason, backend.to_numpy(recorder.x).astype(np.float64, copy=False), last["f"],
-                  last["iter"], recorder.trace, library.counts, f_star, setup_time)
+                  last["iter"], recorder.trace, library.counts, f_star, setup_time, warmup_time)
 
 
 def reference_point(objective: Objective, metrics: Collection[str], stop: StopRules,

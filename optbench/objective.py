@@ -25,14 +25,30 @@ def namespace(*arrays: Any):
 
 def cached_constant(cache: dict, key: str, value: np.ndarray, like: Any, dtype: Any = None):
     """``value`` in ``like``'s namespace and device and in ``dtype`` (default ``like``'s),
-    converted once per kind into ``cache``."""
+    converted once per kind into ``cache``.
+
+    The kind is the namespace and the innermost storage's type, dtype and device (the array
+    under any dual or tape layers), so a cached constant is never a boxed value of one
+    differentiation. A storage without a device is a tracer of a compiling engine (JAX): a
+    constant made from it belongs to that one trace, so it is converted each time, never cached.
+    """
     xp = namespace(like)
-    device = array_api_compat.device(like)
+    storage = innermost(like)
+    device = array_api_compat.device(storage)
     dtype = like.dtype if dtype is None else dtype
-    cache_key = (key, id(xp), str(dtype), str(device))
+    if device is None:
+        return xp.asarray(value, dtype=dtype)
+    cache_key = (key, id(xp), type(storage), str(dtype), str(device))
     if cache_key not in cache:
         cache[cache_key] = xp.asarray(value, dtype=dtype, device=device)
     return cache[cache_key]
+
+
+def innermost(x: Any) -> Any:
+    """The storage array under an optbench engine's layers (they answer ``_strip()``), else ``x``."""
+    while hasattr(type(x), "_strip"):
+        x = x._strip()
+    return x
 
 
 class Objective:

@@ -4,6 +4,9 @@ The counts are the budget axes of every trace (function, gradient, HVP and Hessi
 evaluations). The caller, which records the trace, evaluates ``f`` and ``∇f`` at each new
 iterate with :meth:`Oracle.peek`; that result is cached so the optimizer's own request at the
 same iterate costs nothing twice, while still being counted and timed as the optimizer's.
+
+Every derivative is checked against the shape and dtype it must have before anyone uses it:
+a wrong one raises :class:`~optbench.errors.BackendResultError` instead of being broadcast.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .backend import Backend
+from .errors import BackendResultError
 
 
 class Oracle:
@@ -36,7 +40,7 @@ class Oracle:
         if x is self._cached_x:
             self._charge()
             return self._cached[0]
-        return self.objective(x)
+        return self.backend.value(self.objective, x)
 
     def grad(self, x):
         """``∇f(x)``."""
@@ -49,9 +53,13 @@ class Oracle:
         if x is self._cached_x:
             self._charge()
             return self._cached
-        self._evaluated = self.backend.value_and_grad(self.objective, x)
+        self._evaluated = self._value_and_grad(x)
         self._evaluated_x = x
         return self._evaluated
+
+    def _value_and_grad(self, x):
+        value, grad = self.backend.value_and_grad(self.objective, x)
+        return value, checked(self.backend, "grad", grad, x, tuple(x.shape))
 
     def _charge(self) -> None:
         """The optimizer used the cached evaluation: its cost counts as the optimizer's."""
@@ -61,12 +69,13 @@ class Oracle:
     def hvp(self, x, v):
         """``∇²f(x) v``."""
         self.nhvp += 1
-        return self.backend.hvp(self.objective, x, v)
+        return checked(self.backend, "hvp", self.backend.hvp(self.objective, x, v), x, tuple(x.shape))
 
     def hessian(self, x):
         """``∇²f(x)``."""
         self.nhev += 1
-        return self.backend.hessian(self.objective, x)
+        shape = tuple(x.shape)
+        return checked(self.backend, "hessian", self.backend.hessian(self.objective, x), x, shape + shape)
 
     # ---- what the recording loop calls -----------------------------------------------------
     def peek(self, x) -> tuple[Any, Any]:
@@ -83,9 +92,42 @@ class Oracle:
         # freeing them before this one is allocated keeps the working set (and the cache) small
         self._cached_x = self._cached = self._evaluated_x = self._evaluated = None
         start, start_cpu = time.perf_counter(), time.process_time()
-        value, grad = self.backend.value_and_grad(self.objective, x)
+        value, grad = self._value_and_grad(x)
         self.backend.synchronize()
         self._cached_cost = time.perf_counter() - start
         self._cached_cpu = time.process_time() - start_cpu
         self._cached_x, self._cached = x, (value, grad)
         return value, grad
+
+
+def checked(backend: Backend, method: str, result, like, shape: tuple) -> Any:
+    """``result`` when it has ``shape`` and ``like``'s dtype; else a :class:`BackendResultError`."""
+    actual = tuple(getattr(result, "shape", ()))
+    dtype = getattr(result, "dtype", None)
+    if actual != shape or dtype != like.dtype:
+        raise BackendResultError(
+            f"backend {backend.name!r} returned {method} of shape {actual} and dtype {dtype}, "
+            f"expected shape {shape} and dtype {like.dtype}")
+    return result
+
+
+def warm_up(objective: Callable, backend: Backend, x, needs: tuple[str, ...], device: str | None = None) -> float:
+    """Call ``value``, ``value_and_grad`` and every oracle method in ``needs`` once at ``x``.
+
+    One-off costs (compilation, lazy initialisation, caches, a CUDA context) are paid here,
+    before the clock starts, instead of being charged to iteration 1; the seconds this took
+    are returned so they stay visible (``warmup_time``). Results are shape-checked too, so a
+    wrong backend fails before the run.
+    """
+    oracle = Oracle(objective, backend)
+    calls = {"hvp": lambda: oracle.hvp(x, x), "hessian": lambda: oracle.hessian(x),
+             "jvp": lambda: backend.jvp(objective, x, x), "jacobian": lambda: backend.jacobian(objective, x),
+             "vjp": lambda: backend.vjp(objective, x, backend.value(objective, x))}
+    start = time.perf_counter()
+    oracle.value(x)
+    oracle.value_and_grad(x)
+    for method in needs:
+        if method in calls:
+            calls[method]()
+    backend.synchronize(device)
+    return time.perf_counter() - start

@@ -1,6 +1,7 @@
 """Throughput measurements: derivative evaluations per second, memory bandwidth, Jacobian modes.
 
-Timing follows shared/BENCHMARKING.md: a warm-up call first, then repeats each long enough
+Timing follows shared/BENCHMARKING.md: a warm-up call first (timed: its seconds are the
+``warmup_time``, compilation included), then repeats each long enough
 (``min_time``) with the minimum kept; on CUDA the device is synchronised before the clock is
 read. The bandwidth probe measures the machine's copy bandwidth in the same process, so an
 evaluation's achieved bandwidth is reported against the physical limit it runs into.
@@ -14,6 +15,7 @@ import numpy as np
 
 from .backend import Backend
 from .objective import Objective, cached_constant, namespace
+from .oracle import checked
 
 EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian", "derivative")
 MEASURES = (*EVALUATION_MEASURES, "jacobian")
@@ -72,24 +74,41 @@ def evaluation_rate(backend: Backend, objective: Objective, measure: str, *, dty
     if measure not in ("f", "derivative"):
         backend.check(measure, dtype=dtype, device=device)
     backend.check(dtype=dtype, device=device)
-    x = backend.asarray(objective.x0(0), dtype=dtype, device=device)
-    v = backend.asarray(np.linspace(-1.0, 1.0, objective.n), dtype=dtype, device=device)
-    computes = measure
-    if measure == "derivative":
-        computes, call = derivative_call(backend, objective, x)
-    else:
-        call = {"f": lambda: objective(x), "grad": lambda: backend.grad(objective, x),
-                "hvp": lambda: backend.hvp(objective, x, v),
-                "hessian": lambda: backend.hessian(objective, x)}[measure]
-    seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time, repeats=repeats,
-                                max_time=max_time)
+    with backend.scope(dtype, device):
+        x = backend.asarray(objective.x0(0), dtype=dtype, device=device)
+        v = backend.asarray(np.linspace(-1.0, 1.0, objective.n), dtype=dtype, device=device)
+        computes = measure
+        if measure == "derivative":
+            computes, call = derivative_call(backend, objective, x)
+        else:
+            call = {"f": lambda: backend.value(objective, x), "grad": lambda: backend.grad(objective, x),
+                    "hvp": lambda: backend.hvp(objective, x, v),
+                    "hessian": lambda: backend.hessian(objective, x)}[measure]
+        shape = {"grad": x.shape, "hvp": x.shape, "hessian": (*x.shape, *x.shape)}.get(computes)
+        warmup_time = first_call_time(backend, computes, call, x, shape, device)
+        seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time,
+                                    repeats=repeats, max_time=max_time)
     itemsize = 4 if dtype == "float32" else 8
     # the least traffic any implementation needs: read x, write the result
     out_items = objective.n * objective.n if measure == "hessian" else objective.n
     moved = itemsize * (objective.n + (1 if measure == "f" else out_items))
     size = {} if getattr(objective, "size", None) is None else dict(zip(("size", "size_name"), objective.size))
     return {"measure": measure, "computes": computes, "seconds": seconds, "per_second": 1.0 / seconds,
-            "calls": number, "repeats": repeats, "bytes": moved, "achieved_gbps": moved / seconds / 1e9, **size}
+            "calls": number, "repeats": repeats, "bytes": moved, "achieved_gbps": moved / seconds / 1e9,
+            "warmup_time": warmup_time, **size}
+
+
+def first_call_time(backend: Backend, method: str, call: Callable[[], object], x, shape: tuple | None,
+                    device: str | None) -> float:
+    """Seconds of the first call, the warm-up (compilation and lazy initialisation included);
+    its result must have ``shape`` (when given) and ``x``'s dtype, else it is not measured."""
+    start = time.perf_counter()
+    result = call()
+    backend.synchronize(device)
+    seconds = time.perf_counter() - start
+    if shape is not None:
+        checked(backend, method, result, x, tuple(shape))
+    return seconds
 
 
 def copy_bandwidth(device: str | None = None, nbytes: int = 256 * 2**20, repeats: int = 5,
@@ -151,9 +170,11 @@ def jacobian_rate(backend: Backend, n: int, m: int, *, mode: str = "native", dty
         raise ValueError(f"unknown Jacobian mode {mode!r}; use one of {', '.join(JACOBIAN_MODES)}")
     backend.check({"forward": "jvp", "reverse": "vjp", "native": "jacobian"}[mode], dtype=dtype, device=device)
     probe = JacobianProbe(n, m)
-    x = backend.asarray(np.linspace(-1.0, 1.0, n), dtype=dtype, device=device)
-    call = jacobian_call(backend, probe, x, m, mode, dtype=dtype, device=device)
-    seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time,
-                                repeats=repeats, max_time=max_time)
+    with backend.scope(dtype, device):
+        x = backend.asarray(np.linspace(-1.0, 1.0, n), dtype=dtype, device=device)
+        call = jacobian_call(backend, probe, x, m, mode, dtype=dtype, device=device)
+        warmup_time = first_call_time(backend, "jacobian", call, x, (m, n), device)
+        seconds, number = best_time(call, lambda: backend.synchronize(device), min_time=min_time,
+                                    repeats=repeats, max_time=max_time)
     return {"measure": "jacobian", "mode": mode, "n": n, "m": m, "seconds": seconds, "per_second": 1.0 / seconds,
-            "calls": number, "repeats": repeats}
+            "calls": number, "repeats": repeats, "warmup_time": warmup_time}

@@ -100,13 +100,15 @@ def _watch_parent(parent: int) -> None:
 
 
 def set_threads(threads: int) -> dict:
-    """Apply the cell's thread count to torch (the pools read the environment at start-up)."""
-    settings = {"threads": threads, "omp_threads": os.environ.get("OMP_NUM_THREADS")}
-    if "torch" in sys.modules:
-        import torch
+    """Apply the cell's thread count to every backend's engine (``Backend.set_threads``); the
+    OpenMP/BLAS pools read the environment at start-up (:func:`thread_env`)."""
+    from .registry import load_registry
 
-        torch.set_num_threads(threads)
-        settings["torch_threads"] = torch.get_num_threads()
+    settings = {"threads": threads, "omp_threads": os.environ.get("OMP_NUM_THREADS")}
+    for name, spec in sorted(load_registry().backends.items()):
+        in_effect = spec.cls().set_threads(threads)
+        if in_effect is not None:
+            settings[f"{name}_threads"] = in_effect
     return settings
 
 

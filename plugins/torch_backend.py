@@ -50,7 +50,8 @@ class TorchBackend(Backend):
     """PyTorch autograd (reverse mode; forward mode for JVPs), CPU and CUDA."""
 
     name = "torch"
-    capabilities = Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"), max_order=2)
+    capabilities = Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"), max_order=2,
+                                torch_conventions=True)
 
     def __init__(self):
         _import_torch()
@@ -76,6 +77,10 @@ class TorchBackend(Backend):
         # is_initialized is a flag read; is_available asks the driver, on every iteration of solve()
         if torch.cuda.is_initialized() and (device is None or str(device).startswith("cuda")):
             torch.cuda.synchronize(device)
+
+    def set_threads(self, threads):
+        torch.set_num_threads(threads)
+        return torch.get_num_threads()
 
     # ---- derivatives ---------------------------------------------------------------------------
     def _variable(self, x):

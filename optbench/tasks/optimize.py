@@ -112,6 +112,7 @@ def run(config: dict, emit: Emit) -> Outcome:
         "f_gap_final": last["f_gap"], "dist_final": last["dist"], "solve_time": last["time"],
         "solve_cpu_time": last["cpu_time"], "nfev": last["nfev"], "ngev": last["ngev"],
         "nhvp": last["nhvp"], "nhev": last["nhev"], "f_star": result.f_star, "setup_time": result.setup_time,
+        "warmup_time": result.warmup_time,
         **{f"library_{key}": value for key, value in result.library.items()}})
 
 

@@ -8,7 +8,9 @@ float64 iterates agree across backends; a loop-owning one calls back once per it
 with the backend's arrays and ends its loop when the callback says so. Backends: a battery of functions covering the
 primitives against torch float64 (gradient, and JVP, VJP, HVP, Hessian, Jacobian where
 supported); nested derivatives; every declared dtype and available device; a clear
-``NotImplementedError`` naming the backend for each missing method.
+``NotImplementedError`` naming the backend for each missing method; torch's derivatives at
+kinks (docs/plugins.md), failed when the backend claims ``torch_conventions`` and reported
+as a skip with both values when it does not.
 """
 from __future__ import annotations
 
@@ -306,6 +308,40 @@ def test_backend_declared_dtypes_and_devices(optbench_backend):
         if backend.supports("grad"):
             np.testing.assert_allclose(backend.to_numpy(backend.grad(BATTERY["elementwise"], x)), expected, rtol=1e-5)
         backend.synchronize(device)
+
+
+# ---- backends: conventions at kinks (docs/plugins.md) ------------------------------------------------
+def _reduce(op):
+    return lambda x: op(optbench.namespace(x), x)
+
+
+# name -> (f, point, torch's gradient there)
+CONVENTIONS = {
+    "abs at 0": (_reduce(lambda xp, x: xp.sum(xp.abs(x))), [0.0], [0.0]),
+    "sign": (_reduce(lambda xp, x: xp.sum(xp.sign(x))), [0.0, 1.0], [0.0, 0.0]),
+    "maximum tie": (_reduce(lambda xp, x: xp.sum(xp.maximum(x, xp.full_like(x, 0.5)))), [0.5], [0.5]),
+    "minimum tie": (_reduce(lambda xp, x: xp.sum(xp.minimum(x, xp.full_like(x, 0.5)))), [0.5], [0.5]),
+    "max reduction ties": (_reduce(lambda xp, x: xp.max(x)), [1.0, 1.0, 0.0], [0.5, 0.5, 0.0]),
+    "min reduction ties": (_reduce(lambda xp, x: xp.min(x)), [0.0, 1.0, 0.0], [0.5, 0.0, 0.5]),
+    "clip at its bounds": (_reduce(lambda xp, x: xp.sum(xp.clip(x, min=-1.0, max=1.0))), [-1.0, 1.0], [1.0, 1.0]),
+    "sqrt at 0": (_reduce(lambda xp, x: xp.sum(xp.sqrt(x))), [0.0], [float("inf")]),
+    "vector_norm at 0": (_reduce(lambda xp, x: xp.linalg.vector_norm(x)), [0.0, 0.0], [0.0, 0.0]),
+    "where": (_reduce(lambda xp, x: xp.sum(xp.where(x > 0.0, x**2, -x))), [0.0, 2.0], [-1.0, 4.0]),
+}
+
+
+@pytest.mark.parametrize("convention", sorted(CONVENTIONS))
+def test_backend_follows_torch_conventions(optbench_backend, convention):
+    backend = _backend(optbench_backend)
+    _needs_float64_grad(backend)
+    f, point, expected = CONVENTIONS[convention]
+    got = _grad(backend, f, np.array(point))
+    if np.allclose(got, expected, rtol=_rtol(backend), atol=_rtol(backend)):
+        return
+    difference = f"{convention}: backend {backend.name!r} gives the gradient {got.tolist()}, torch {expected}"
+    if backend.capabilities.torch_conventions:
+        pytest.fail(f"{difference}, yet it declares torch_conventions=True")
+    pytest.skip(f"{difference} (it does not declare torch_conventions)")
 
 
 def test_backend_missing_methods_fail_clearly(optbench_backend):

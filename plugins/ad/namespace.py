@@ -57,7 +57,11 @@ def build_namespace(engine: str, ops: Mapping[str, Callable], strip: Callable[[A
     def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         if ord != 2:
             raise unsupported(engine, f"linalg.vector_norm(ord={ord!r})")
-        return ns.sqrt(ns.sum(ns.square(x), axis=axis, keepdims=keepdims))
+        squares = ns.sum(ns.square(x), axis=axis, keepdims=keepdims)
+        # at 0 the derivative is 0, as in torch: sqrt of a safe 1 there keeps 0 * inf out of the
+        # derivative, and the outer where passes on the zero branch's derivative only
+        zero = squares == 0
+        return ns.where(zero, 0.0 * squares, ns.sqrt(ns.where(zero, 1.0, squares)))
 
     ns.linalg = types.SimpleNamespace(vector_norm=vector_norm, matmul=ns.matmul,
                                       matrix_transpose=ns.matrix_transpose, vecdot=ns.vecdot,

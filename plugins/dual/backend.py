@@ -52,7 +52,8 @@ class DualBackend(Backend):
 
     name = "dual"
     description = "forward mode: vectorised tagged dual numbers in chunks (ForwardDiff.jl style)"
-    capabilities = Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"), max_order=2)
+    capabilities = Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"), max_order=2,
+                                torch_conventions=True)
 
     def __init__(self, storage: str = "numpy", chunk: int | None = None):
         if storage not in ("numpy", "torch"):

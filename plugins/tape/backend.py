@@ -26,7 +26,7 @@ class TapeBackend(optbench.Backend):
     name = "tape"
     description = "optbench's reverse-mode engine: a vectorised tape over NumPy or torch arrays"
     capabilities = optbench.Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"),
-                                         max_order=2)
+                                         max_order=2, torch_conventions=True)
 
     def __init__(self, storage: str = "numpy"):
         storage_namespace(storage)  # an unknown storage fails here, not at the first call
