@@ -13,8 +13,8 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from .backend import Backend, Capabilities
-from .errors import (BackendResultError, CapabilityError, OptbenchError, ParameterError,
-                     PluginConflictError, UnknownNameError)
+from .errors import (BackendResultError, CapabilityError, NotInstalledError, OptbenchError,
+                     ParameterError, PluginConflictError, UnknownNameError)
 from .hookspecs import hookimpl
 from .loop import Result, StopRules, solve
 from .objective import Objective, namespace
@@ -30,7 +30,7 @@ except _metadata.PackageNotFoundError:  # running from a source tree that is not
 
 __all__ = [
     "Backend", "BackendResultError", "Capabilities", "CapabilityError", "Converged", "LibraryStop",
-    "LoopOwningOptimizer", "Objective", "OptbenchError", "Optimizer",
+    "LoopOwningOptimizer", "NotInstalledError", "Objective", "OptbenchError", "Optimizer",
     "Oracle", "Param", "ParameterError", "PluginConflictError", "Result", "Stalled", "StopRules",
     "UnknownNameError", "backend", "hookimpl", "load_registry", "namespace", "objective",
     "optimizer", "solve", "__version__",

@@ -25,14 +25,18 @@ def cmd_plugins(args, registry: Registry) -> int:
                 "module": p.module, "hooks": p.hooks, "registered": p.registered}
                for p in registry.plugins]
     broken = [{"name": b.name, "distribution": b.distribution, "reason": b.reason} for b in registry.broken]
+    missing = [vars(m) for m in registry.not_installed]
     if args.json:
-        print(json.dumps({"plugins": plugins, "broken": broken, "blocked": registry.blocked}, indent=2))
+        print(json.dumps({"plugins": plugins, "broken": broken, "not_installed": missing,
+                          "blocked": registry.blocked}, indent=2))
         return 0
     for p in plugins:
         what = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in p["registered"].items() if names)
         print(f"{p['name']:<14} {p['distribution'] or '-'} {p['version'] or ''}  {what or '(nothing registered)'}")
     for b in broken:
         print(f"{b['name']:<14} {b['distribution'] or '-'}  BROKEN: {b['reason']}")
+    for m in missing:
+        print(f"{m['name']:<14} {m['distribution'] or '-'}  not installed: needs {m['requirement']}; {m['install']}")
     for name in registry.blocked:
         print(f"{name:<14} blocked (not loaded)")
     return 0

@@ -45,6 +45,15 @@ def key_path(path: str, key: str | int) -> str:
     return f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
 
 
+class NotInstalledError(OptbenchError, ImportError):
+    """A plugin's optional dependency is missing: raise it from the plugin module on import, and
+    the registry lists the plugin as not installed, with ``install``, instead of as broken."""
+
+    def __init__(self, requirement: str, install: str):
+        self.requirement, self.install = requirement, install
+        super().__init__(f"needs {requirement}; install it with {install}")
+
+
 class BackendResultError(ValueError):
     """A backend returned a derivative of the wrong shape or dtype: a bug in the backend.
 

@@ -42,6 +42,6 @@ def optbench_register_backends(register):
     """Register automatic-differentiation backends.
 
     :param register: call ``register(cls)`` with a subclass of :class:`optbench.Backend`
-        whose ``name`` is unique among backends; ``torch``, ``dual`` and ``tape`` are reserved
-        for the built-in backends.
+        whose ``name`` is unique among backends; ``torch``, ``dual``, ``tape`` and ``jax`` are
+        reserved for the built-in backends.
     """

@@ -1,6 +1,8 @@
 """Plugin discovery and the registry of objectives, optimizers and backends.
 
-Entry points of the ``optbench`` group are loaded one at a time. A plugin that fails to
+Entry points of the ``optbench`` group are loaded one at a time. A plugin whose optional
+dependency is missing (it raises :class:`~optbench.errors.NotInstalledError` on import) is
+listed in ``Registry.not_installed`` with the command that installs it. A plugin that fails to
 import, implements a hook that does not exist, or fails while registering is recorded in
 ``Registry.broken`` with a one-line reason and contributes nothing; every other plugin still
 loads. Two plugins registering the same name for the same kind is a
@@ -25,7 +27,7 @@ import pluggy
 
 from . import hookspecs
 from .backend import Backend
-from .errors import PluginConflictError, UnknownNameError, suggest
+from .errors import NotInstalledError, PluginConflictError, UnknownNameError, suggest
 from .objective import Objective
 from .optimizer import Optimizer
 
@@ -33,7 +35,7 @@ GROUP = "optbench"
 BUILTIN_DISTRIBUTION = "optbench"
 ENV_DISABLE_AUTOLOAD = "OPTBENCH_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCK = "OPTBENCH_BLOCK_PLUGINS"
-RESERVED_BACKENDS = frozenset({"torch", "dual", "tape"})
+RESERVED_BACKENDS = frozenset({"torch", "dual", "tape", "jax"})
 
 # kind -> (hook name, base class, singular noun)
 KINDS = {
@@ -84,6 +86,16 @@ class BrokenPlugin:
     reason: str
 
 
+@dataclass(frozen=True)
+class MissingPlugin:
+    """A plugin whose optional dependency is not installed, and how to install it."""
+
+    name: str
+    distribution: str
+    requirement: str
+    install: str
+
+
 @dataclass
 class PluginInfo:
     """One loaded plugin: where it comes from and what it registered."""
@@ -117,6 +129,7 @@ class Registry:
         self.optimizers: dict[str, Spec] = {}
         self.backends: dict[str, Spec] = {}
         self.broken: list[BrokenPlugin] = []
+        self.not_installed: list[MissingPlugin] = []
         self.blocked: list[str] = []
         self.plugins: list[PluginInfo] = []
         self._pm = _PluginManager(hookspecs.PROJECT)
@@ -234,6 +247,9 @@ def build_registry(eps: list[metadata.EntryPoint] | None = None) -> Registry:
             continue
         try:
             plugin = ep.load()
+        except NotInstalledError as exc:
+            registry.not_installed.append(MissingPlugin(ep.name, dist, exc.requirement, exc.install))
+            continue
         except Exception as exc:
             registry.broken.append(BrokenPlugin(ep.name, dist, _one_line(exc)))
             continue
@@ -267,5 +283,5 @@ def optimizer(name: str, **params: Any) -> Optimizer:
     return load_registry().optimizer(name, **params)
 
 
-__all__ = ["Registry", "Spec", "BrokenPlugin", "PluginInfo", "build_registry", "load_registry",
+__all__ = ["Registry", "Spec", "BrokenPlugin", "MissingPlugin", "PluginInfo", "build_registry", "load_registry",
            "backend", "objective", "optimizer", "entry_points"]

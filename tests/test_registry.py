@@ -175,6 +175,7 @@ def test_specs_describe_themselves():
     assert gd["params"]["step"] == {"type": "float", "default": 0.1, "doc": "step size (learning rate)", "gt": 0.0}
     assert gd["needs"] == ["grad"]
     torch_caps = registry.get("backends", "torch").describe()["capabilities"]
-    assert torch_caps == {"devices": ["cpu", "cuda"], "dtypes": ["float32", "float64"], "max_order": 2, "exact": True}
+    assert torch_caps == {"devices": ["cpu", "cuda"], "dtypes": ["float32", "float64"], "max_order": 2, "exact": True,
+                          "torch_conventions": True}
     quad = registry.get("objectives", "quadratic").describe()
     assert quad["convex"] is True and quad["params"]["cond"]["ge"] == 1.0

@@ -1,0 +1,156 @@
+"""The ``jax`` backend: JAX's transformations, jit-compiled and cached per function and kind.
+
+float64 without touching JAX's global configuration: each method given float64 input runs in
+``jax.enable_x64(True)``, a thread-local context, and :meth:`JaxBackend.scope` holds it for a
+whole float64 run, so the optimizer's own arithmetic stays float64 too. Code outside keeps
+whatever JAX is configured with. Arrays go where ``device`` says, the CPU by default (as with
+torch), whatever JAX's default device is. Derivatives nest: a method called while another is
+evaluating ``f`` uses the plain transformation, which the outer one traces or compiles.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from optbench import Backend, Capabilities, CapabilityError
+
+from .compiled import TRANSFORMS, Compiled
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+_compiled = Compiled()  # shared by every instance: compiled code lives as long as its objective
+
+
+class _Nesting(threading.local):
+    depth = 0
+
+    def __enter__(self):
+        self.depth += 1
+
+    def __exit__(self, *exc):
+        self.depth -= 1
+
+
+_evaluating = _Nesting()
+
+
+def _x64(dtype) -> contextlib.AbstractContextManager:
+    """64-bit floats for this thread while float64 work runs, when they are not on already."""
+    if dtype == np.float64 and not jax.config.jax_enable_x64:
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
+class JaxBackend(Backend):
+    """JAX (jax.grad, jvp, vjp, hessian), jit-compiled per objective; CPU and CUDA."""
+
+    name = "jax"
+    # JAX differs from torch at kinks: abs'(0) = 1, clip's bounds get 1/2, vector_norm'(0) = nan
+    capabilities = Capabilities(devices=("cpu", "cuda"), dtypes=("float32", "float64"), max_order=2,
+                                torch_conventions=False)
+
+    def __init__(self):
+        self._pending = None  # the latest result, which synchronize waits for
+
+    # ---- arrays and devices ----------------------------------------------------------------------
+    def asarray(self, data, dtype=None, device=None):
+        if isinstance(data, jax.Array) and dtype is None and device is None and jnp.issubdtype(data.dtype, jnp.floating):
+            return data
+        host = np.asarray(jax.device_get(data) if isinstance(data, jax.Array) else data)
+        dt = _DTYPES[dtype] if dtype is not None else (host.dtype if host.dtype.kind == "f" else np.float64)
+        with _x64(dt):
+            return jax.device_put(host.astype(dt, copy=False), self._device(device))
+
+    def to_numpy(self, a):
+        return np.asarray(jax.device_get(a))
+
+    def devices(self):
+        return ["cpu"] + [f"cuda:{i}" for i in range(len(_gpus()))]
+
+    def _device(self, device):
+        kind, _, index = str(device or "cpu").partition(":")
+        if kind == "cpu":
+            return jax.devices("cpu")[0]
+        gpus = _gpus()
+        if kind != "cuda" or int(index or 0) >= len(gpus):
+            raise CapabilityError(f"device {device!r} is not available for backend 'jax' on this machine")
+        return gpus[int(index or 0)]
+
+    def synchronize(self, device=None):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            jax.block_until_ready(pending)
+
+    def scope(self, dtype, device=None):
+        return _x64(_DTYPES[dtype])
+
+    def set_threads(self, threads):
+        """XLA sizes its CPU thread pools when JAX first starts a backend: set the flags then."""
+        flags = f"--xla_cpu_multi_thread_eigen={'false' if threads == 1 else 'true'} " \
+                f"intra_op_parallelism_threads={threads}"
+        if _backends_started():
+            return threads if flags in os.environ.get("XLA_FLAGS", "") else None
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
+        return threads
+
+    # ---- evaluation and derivatives ---------------------------------------------------------------
+    def value(self, f, x):
+        return self._run("value", f, x)
+
+    def value_and_grad(self, f, x):
+        return self._run("value_and_grad", f, x)
+
+    def grad(self, f, x):
+        return self._run("grad", f, x)
+
+    def jvp(self, f, x, v):
+        return self._run("jvp", f, x, v)
+
+    def vjp(self, f, x, u):
+        return self._run("vjp", f, x, u)
+
+    def hvp(self, f, x, v):
+        return self._run("hvp", f, x, v)
+
+    def hessian(self, f, x):
+        return self._run("hessian", f, x)
+
+    def jacobian(self, f, x):
+        return self._run("jacobian", f, x)
+
+    def eager_reasons(self, f) -> dict[str, str]:
+        """Why kinds of ``f`` run eagerly instead of compiled (kind -> reason); empty when none do."""
+        return dict(_compiled.eager.get(f, {}))
+
+    def _run(self, kind, f, x, *vectors):
+        if not isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
+            x = self.asarray(x)
+        with _x64(x.dtype):
+            vectors = tuple(jnp.asarray(v, dtype=x.dtype) for v in vectors)
+            if _evaluating.depth:  # inside another method's f: the outer one traces this too
+                with _evaluating:
+                    return TRANSFORMS[kind](f)(x, *vectors)
+            with _evaluating:
+                out = _compiled(kind, f, x, *vectors)
+        self._pending = out
+        return out
+
+
+def _gpus() -> list:
+    try:
+        return jax.devices("gpu")
+    except RuntimeError:  # no GPU platform in this installation or on this machine
+        return []
+
+
+def _backends_started() -> bool:
+    """Whether JAX has created its backends (after which XLA's thread flags are fixed)."""
+    from jax._src import xla_bridge  # no public query exists
+
+    return xla_bridge.backends_are_initialized()
+
+
