@@ -47,10 +47,12 @@ def key_path(path: str, key: str | int) -> str:
 
 class NotInstalledError(OptbenchError, ImportError):
     """A plugin's optional dependency is missing: raise it from the plugin module on import, and
-    the registry lists the plugin as not installed, with ``install``, instead of as broken."""
+    the registry lists the plugin as not installed, with ``install``, instead of as broken; the
+    names in ``provides`` are then skipped with that reason wherever a suite uses them."""
 
-    def __init__(self, requirement: str, install: str):
+    def __init__(self, requirement: str, install: str, provides: dict[str, list[str]] | None = None):
         self.requirement, self.install = requirement, install
+        self.provides = provides or {}  # kind -> names it would register, e.g. {"backends": ["jax"]}
         super().__init__(f"needs {requirement}; install it with {install}")
 
 

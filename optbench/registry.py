@@ -27,7 +27,7 @@ import pluggy
 
 from . import hookspecs
 from .backend import Backend
-from .errors import NotInstalledError, PluginConflictError, UnknownNameError, suggest
+from .errors import CapabilityError, NotInstalledError, PluginConflictError, UnknownNameError, suggest
 from .objective import Objective
 from .optimizer import Optimizer
 
@@ -94,6 +94,7 @@ class MissingPlugin:
     distribution: str
     requirement: str
     install: str
+    provides: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -140,8 +141,16 @@ class Registry:
         """The spec of ``name`` among ``kind``; unknown names list the close matches."""
         table: dict[str, Spec] = getattr(self, kind)
         if name not in table:
+            missing = self.missing(kind, name)
+            if missing is not None:  # a cell using it is skipped with this reason, not crashed
+                raise CapabilityError(f"{KINDS[kind][2]} {name!r} is not installed: plugin {missing.name!r} "
+                                      f"needs {missing.requirement}; install it with {missing.install}")
             raise UnknownNameError(KINDS[kind][2], name, table)
         return table[name]
+
+    def missing(self, kind: str, name: str) -> MissingPlugin | None:
+        """The not-installed plugin that would provide ``name`` among ``kind``, if any."""
+        return next((m for m in self.not_installed if name in m.provides.get(kind, ())), None)
 
     def backend(self, name: str, **options: Any) -> Backend:
         return self.get("backends", name).cls(**options)
@@ -248,7 +257,7 @@ def build_registry(eps: list[metadata.EntryPoint] | None = None) -> Registry:
         try:
             plugin = ep.load()
         except NotInstalledError as exc:
-            registry.not_installed.append(MissingPlugin(ep.name, dist, exc.requirement, exc.install))
+            registry.not_installed.append(MissingPlugin(ep.name, dist, exc.requirement, exc.install, exc.provides))
             continue
         except Exception as exc:
             registry.broken.append(BrokenPlugin(ep.name, dist, _one_line(exc)))

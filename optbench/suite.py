@@ -152,7 +152,8 @@ def validate(data: dict, file: str, registry: Registry) -> list[Cell]:
         if key not in data:
             raise SuiteError(file, key, f"missing required key: task {task.name!r} needs {key}")
     objectives = [objective_grid(file, i, entry, registry) for i, entry in enumerate(data["objectives"])]
-    backends = [lookup(file, f"backends[{i}]", registry, "backends", name) for i, name in enumerate(data["backends"])]
+    backends = [lookup(file, f"backends[{i}]", registry, "backends", name) for i, name in enumerate(data["backends"])
+                if registry.missing("backends", name) is None]  # not installed: its cells are skipped
     _check_declared(file, data, backends)
     listed = {"objective": [o["name"] for o in data["objectives"]], "backend": data["backends"],
               "device": data["devices"], "dtype": data["dtypes"]}

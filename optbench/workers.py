@@ -99,16 +99,19 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def set_threads(threads: int) -> dict:
-    """Apply the cell's thread count to every backend's engine (``Backend.set_threads``); the
+def set_threads(threads: int, backend: str | None = None) -> dict:
+    """Apply the cell's thread count to its backend's engine (``Backend.set_threads``); the
     OpenMP/BLAS pools read the environment at start-up (:func:`thread_env`)."""
     from .registry import load_registry
 
     settings = {"threads": threads, "omp_threads": os.environ.get("OMP_NUM_THREADS")}
-    for name, spec in sorted(load_registry().backends.items()):
-        in_effect = spec.cls().set_threads(threads)
+    if backend is not None:
+        try:
+            in_effect = load_registry().backend(backend).set_threads(threads)
+        except Exception:  # noqa: BLE001 - a backend that cannot be made is the cell's to report
+            in_effect = None
         if in_effect is not None:
-            settings[f"{name}_threads"] = in_effect
+            settings[f"{backend}_threads"] = in_effect
     return settings
 
 
@@ -129,7 +132,7 @@ def serve(inbox: Connection, outbox: Connection) -> None:
             return
         prepare(config)  # the backend's imports (torch: ~1 s) are start-up, not the cell's time
         stream.send(("start",))
-        settings = set_threads(config["threads"])
+        settings = set_threads(config["threads"], config.get("backend"))
         wall, cpu = time.perf_counter(), time.process_time()
         outcome = run_cell(config, stream.emit)
         sys.stdout.flush()  # the plugin's prints belong to this cell's output

@@ -42,9 +42,10 @@ def test_dtypes_without_changing_the_global_configuration(dtype):
 
 
 def test_compiled_once_per_objective_and_kind_and_weakly_kept():
-    from optbench_plugins.jax_backend.backend import _compiled
+    from optbench_plugins.jax_backend import backend as module
 
     backend = JaxBackend()
+    _compiled = module._compiled
     f = _rosenbrock()
     x = backend.asarray(f.x0(0))
     backend.grad(f, x)
@@ -112,6 +113,10 @@ def test_every_builtin_objective(name):
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_every_builtin_optimizer(name):
     f = optbench.objective("quadratic", n=5)
+    try:
+        optbench.optimizer(name).check(JaxBackend())
+    except optbench.CapabilityError as exc:  # e.g. torch_optim needs torch tensors
+        pytest.skip(str(exc))
     runs = [optbench.solve(f, optbench.optimizer(name), backend, stop=optbench.StopRules(max_iter=10))
             for backend in (JaxBackend(), TORCH)]
     assert runs[0].status == runs[1].status
@@ -123,7 +128,7 @@ def test_set_threads_reaches_jax():
     from optbench.workers import set_threads
 
     code = ("from optbench.workers import set_threads; import jax.numpy as jnp; "
-            "print(set_threads(1)['jax_threads']); print(float(jnp.ones(2).sum()))")
+            "print(set_threads(1, 'jax')['jax_threads']); print(float(jnp.ones(2).sum()))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["1", "2.0"], done.stderr
 
@@ -136,8 +141,28 @@ def test_listed_as_not_installed_without_jax(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     listing = json.loads(done.stdout)
     assert listing["broken"] == []
-    assert {"name": "jax", "distribution": "optbench", "requirement": "jax",
-            "install": "pip install 'optbench[jax]'"} in listing["not_installed"]
+    assert {"name": "jax", "distribution": "optbench", "requirement": "jax", "install": "pip install 'optbench[jax]'",
+            "provides": {"backends": ["jax"]}} in listing["not_installed"]
     text = subprocess.run([sys.executable, "-c", code.replace(", '--json'", "")], capture_output=True, text=True,
                           timeout=120, env=env).stdout
     assert "not installed: needs jax; pip install 'optbench[jax]'" in text
+
+
+def test_suites_skip_jax_cells_where_jax_is_not_installed(monkeypatch):
+    """Blocked JAX: the suites still load, and a jax cell is skipped with the install command."""
+    from optbench.registry import build_registry
+    from optbench.suite import load_suite
+    from optbench.tasks import run_cell
+
+    monkeypatch.setitem(sys.modules, "jax", None)
+    monkeypatch.delitem(sys.modules, "optbench_plugins.jax_backend")
+    registry = build_registry()
+    monkeypatch.setattr(optbench.registry, "_registry", registry)
+    assert "jax" not in registry.backends and [m.name for m in registry.not_installed] == ["jax"]
+    for name in ("throughput", "convergence"):
+        suite = load_suite(f"suites/{name}.toml", registry)
+        cell = next(c for c in suite.cells if c.config.get("backend") == "jax" and c.config["device"] == "cpu")
+        outcome = run_cell(cell.config, lambda row: None)
+        assert outcome.status == "skipped"
+        assert outcome.reason == ("backend 'jax' is not installed: plugin 'jax' needs jax; "
+                                  "install it with pip install 'optbench[jax]'")

@@ -180,8 +180,8 @@ def test_cached_constants_are_keyed_on_the_storage_dtype():
 
 
 # ---- threads and the environment ------------------------------------------------------------------------
-def test_set_threads_reaches_the_backends():
-    settings = set_threads(1)
+def test_set_threads_reaches_the_cells_backend():
+    settings = set_threads(1, "torch")
     assert settings["torch_threads"] == 1
 
 

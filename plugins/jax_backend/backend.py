@@ -12,17 +12,29 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from optbench import Backend, Capabilities, CapabilityError
 
-from .compiled import TRANSFORMS, Compiled
-
 _DTYPES = {"float32": np.float32, "float64": np.float64}
-_compiled = Compiled()  # shared by every instance: compiled code lives as long as its objective
+# imported by the first JaxBackend, so listing plugins does not pay for importing JAX
+jax: Any = None
+jnp: Any = None
+TRANSFORMS: dict = {}
+_compiled: Any = None  # shared by every instance: compiled code lives as long as its objective
+
+
+def _import_jax() -> None:
+    global jax, jnp, TRANSFORMS, _compiled
+    if _compiled is None:
+        import jax
+        import jax.numpy as jnp
+
+        from . import compiled
+
+        TRANSFORMS, _compiled = compiled.TRANSFORMS, compiled.Compiled()
 
 
 class _Nesting(threading.local):
@@ -54,6 +66,7 @@ class JaxBackend(Backend):
                                 torch_conventions=False)
 
     def __init__(self):
+        _import_jax()
         self._pending = None  # the latest result, which synchronize waits for
 
     # ---- arrays and devices ----------------------------------------------------------------------
@@ -127,7 +140,7 @@ class JaxBackend(Backend):
         return dict(_compiled.eager.get(f, {}))
 
     def _run(self, kind, f, x, *vectors):
-        if not isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer):
+        if not isinstance(x, jax.Array):  # tracers count as jax.Array too
             x = self.asarray(x)
         with _x64(x.dtype):
             vectors = tuple(jnp.asarray(v, dtype=x.dtype) for v in vectors)
