@@ -3,7 +3,9 @@
 Engines are compared single-threaded (see shared BENCHMARKING.md), and every group's times
 are printed as ratios to its baseline measured in the same run: set ``benchmark.group``,
 ``benchmark.extra_info["role"]`` (``"subject"`` or ``"baseline"``) and optionally
-``benchmark.extra_info["target"]`` (the largest acceptable subject/baseline ratio).
+``benchmark.extra_info["target"]`` (the largest acceptable subject/baseline ratio). A ratio
+measured inside one benchmark (iteration 1 against the median iteration of one run, say)
+goes in ``extra_info["ratio"]``, with ``"subject_us"`` and ``"baseline_us"``, and is listed too.
 """
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ def _collect_ratio(request):
         return
     info = bench.extra_info
     _measured.append({"test": request.node.name, "group": bench.group, "role": info.get("role", "subject"),
-                      "target": info.get("target"), "min_s": bench.stats.stats.min})
+                      "target": info.get("target"), "min_s": bench.stats.stats.min, "ratio": info.get("ratio"),
+                      "subject_us": info.get("subject_us"), "baseline_us": info.get("baseline_us"),
+                      "baseline": info.get("baseline")})
 
 
 def ratio_rows(measured: list[dict]) -> list[dict]:
@@ -51,6 +55,11 @@ def ratio_rows(measured: list[dict]) -> list[dict]:
                          "subject_us": m["min_s"] * 1e6, "baseline_us": base["min_s"] * 1e6,
                          "ratio": ratio, "target": m["target"],
                          "met": None if m["target"] is None else ratio <= m["target"]})
+    for m in measured:
+        if m["ratio"] is not None:
+            rows.append({"group": m["group"], "subject": m["test"], "baseline": m["baseline"],
+                         "subject_us": m["subject_us"], "baseline_us": m["baseline_us"], "ratio": m["ratio"],
+                         "target": m["target"], "met": None if m["target"] is None else m["ratio"] <= m["target"]})
     return rows
 
 
