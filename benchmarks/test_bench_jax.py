@@ -28,8 +28,8 @@ def test_jax_backend_overhead(benchmark, n, method, who):
     with BACKEND.scope("float64"):  # as solve runs it: 64-bit floats for the whole measurement
         x = BACKEND.asarray(np.linspace(-1.0, 1.0, n))
         raw = jax.jit(jax.grad(f) if method == "grad" else f)
-        call = {"raw": lambda: raw(x).block_until_ready(),
-                "backend": lambda: getattr(BACKEND, method)(f, x).block_until_ready()}[who]
+        ours = getattr(BACKEND, method)
+        call = {"raw": lambda: raw(x).block_until_ready(), "backend": lambda: ours(f, x).block_until_ready()}[who]
         benchmark.group = f"jax backend overhead: {method} n={n}"
         benchmark.extra_info["role"] = "baseline" if who == "raw" else "subject"
         if who == "backend":
@@ -58,9 +58,9 @@ def test_newton_first_iteration_against_the_median(benchmark):
 
     runs = benchmark.pedantic(fresh_runs, rounds=1, iterations=1)
     steps = [np.diff(run["times"]) for run in runs]
-    ratios = [s[0] / statistics.median(s) for s in steps]
+    ratios = [float(s[0] / statistics.median(s)) for s in steps]
     middle = ratios.index(statistics.median_low(ratios))
     benchmark.group = "newton rosenbrock n=10 torch: iteration 1 / median iteration"
-    benchmark.extra_info.update(ratio=ratios[middle], target=3.0, subject_us=steps[middle][0] * 1e6,
-                                baseline_us=statistics.median(steps[middle]) * 1e6, baseline="median iteration",
+    benchmark.extra_info.update(ratio=ratios[middle], target=3.0, subject_us=float(steps[middle][0] * 1e6),
+                                baseline_us=float(statistics.median(steps[middle]) * 1e6), baseline="median iteration",
                                 ratios=ratios, warmup_us=[run["warmup_time"] * 1e6 for run in runs])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -19,35 +20,36 @@ import numpy as np
 from optbench import Backend, Capabilities, CapabilityError
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
+_FLOAT64 = np.dtype(np.float64)
 # imported by the first JaxBackend, so listing plugins does not pay for importing JAX
 jax: Any = None
 jnp: Any = None
 TRANSFORMS: dict = {}
+UNTRACEABLE: tuple = ()
+# the concrete array class, checked before the slower isinstance(x, jax.Array); learnt from the
+# first array made, since making one earlier would start JAX's backends before set_threads
+_ARRAY: Any = None
 _compiled: Any = None  # shared by every instance: compiled code lives as long as its objective
+evaluating: Any = None
 
 
 def _import_jax() -> None:
-    global jax, jnp, TRANSFORMS, _compiled
+    global jax, jnp, TRANSFORMS, UNTRACEABLE, _compiled, evaluating
     if _compiled is None:
         import jax
         import jax.numpy as jnp
 
         from . import compiled
 
-        TRANSFORMS, _compiled = compiled.TRANSFORMS, compiled.Compiled()
+        TRANSFORMS, UNTRACEABLE, evaluating = compiled.TRANSFORMS, compiled.UNTRACEABLE, compiled.evaluating
+        _compiled = compiled.Compiled()
 
 
-class _Nesting(threading.local):
-    depth = 0
-
-    def __enter__(self):
-        self.depth += 1
-
-    def __exit__(self, *exc):
-        self.depth -= 1
+class _Scope(threading.local):
+    x64 = False  # inside scope("float64") now, in this thread
 
 
-_evaluating = _Nesting()
+_scope = _Scope()
 
 
 def _x64(dtype) -> contextlib.AbstractContextManager:
@@ -55,6 +57,16 @@ def _x64(dtype) -> contextlib.AbstractContextManager:
     if dtype == np.float64 and not jax.config.jax_enable_x64:
         return jax.enable_x64(True)
     return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _float64_scope():
+    outer, _scope.x64 = _scope.x64, True
+    try:
+        with _x64(np.float64):
+            yield
+    finally:
+        _scope.x64 = outer
 
 
 class JaxBackend(Backend):
@@ -75,8 +87,11 @@ class JaxBackend(Backend):
             return data
         host = np.asarray(jax.device_get(data) if isinstance(data, jax.Array) else data)
         dt = _DTYPES[dtype] if dtype is not None else (host.dtype if host.dtype.kind == "f" else np.float64)
+        global _ARRAY
         with _x64(dt):
-            return jax.device_put(host.astype(dt, copy=False), self._device(device))
+            array = jax.device_put(host.astype(dt, copy=False), self._device(device))
+        _ARRAY = type(array)
+        return array
 
     def to_numpy(self, a):
         return np.asarray(jax.device_get(a))
@@ -99,7 +114,7 @@ class JaxBackend(Backend):
             jax.block_until_ready(pending)
 
     def scope(self, dtype, device=None):
-        return _x64(_DTYPES[dtype])
+        return _float64_scope() if dtype == "float64" else contextlib.nullcontext()
 
     def set_threads(self, threads):
         """XLA sizes its CPU thread pools when JAX first starts a backend: set the flags then."""
@@ -111,46 +126,59 @@ class JaxBackend(Backend):
         return threads
 
     # ---- evaluation and derivatives ---------------------------------------------------------------
-    def value(self, f, x):
-        return self._run("value", f, x)
-
-    def value_and_grad(self, f, x):
-        return self._run("value_and_grad", f, x)
-
-    def grad(self, f, x):
-        return self._run("grad", f, x)
-
-    def jvp(self, f, x, v):
-        return self._run("jvp", f, x, v)
-
-    def vjp(self, f, x, u):
-        return self._run("vjp", f, x, u)
-
-    def hvp(self, f, x, v):
-        return self._run("hvp", f, x, v)
-
-    def hessian(self, f, x):
-        return self._run("hessian", f, x)
-
-    def jacobian(self, f, x):
-        return self._run("jacobian", f, x)
-
     def eager_reasons(self, f) -> dict[str, str]:
         """Why kinds of ``f`` run eagerly instead of compiled (kind -> reason); empty when none do."""
         return dict(_compiled.eager.get(f, {}))
 
-    def _run(self, kind, f, x, *vectors):
-        if not isinstance(x, jax.Array):  # tracers count as jax.Array too
+
+def _method(kind: str, doc: str):
+    """The backend method for ``kind``: the compiled transformation of ``f`` applied to ``x``.
+
+    Written as one function with the cache's fast path inline: at n = 1 a compiled call takes
+    ~5 us, so every Python call layer on the way shows in the overhead against raw ``jax.jit``.
+    """
+    # this kind's latest function (weakly) and its compiled code, one tuple so threads see pairs
+    last = ((lambda: None), None)
+
+    def method(self, f, x, *vectors):
+        nonlocal last
+        if type(x) is not _ARRAY and not isinstance(x, jax.Array):  # tracers are jax.Arrays too
             x = self.asarray(x)
-        with _x64(x.dtype):
+        if not _scope.x64 and x.dtype == _FLOAT64:  # a one-off call outside a float64 scope
+            with _float64_scope():
+                return method(self, f, x, *vectors)
+        if vectors:
             vectors = tuple(jnp.asarray(v, dtype=x.dtype) for v in vectors)
-            if _evaluating.depth:  # inside another method's f: the outer one traces this too
-                with _evaluating:
-                    return TRANSFORMS[kind](f)(x, *vectors)
-            with _evaluating:
-                out = _compiled(kind, f, x, *vectors)
+        if evaluating.depth:  # inside another method's f: the outer one traces this too
+            return TRANSFORMS[kind](f)(x, *vectors)
+        ref, function = last
+        if ref() is not f:
+            function = _compiled.get(kind, f)
+            last = (_weak(f), function)
+        try:
+            out = function(x, *vectors)
+        except UNTRACEABLE as exc:
+            function = _compiled.fall_back(kind, f, exc)
+            last = (_weak(f), function)
+            out = function(x, *vectors)
         self._pending = out
         return out
+
+    method.__name__ = method.__qualname__ = kind
+    method.__doc__ = doc
+    return method
+
+
+for _kind in ("value", "value_and_grad", "grad", "jvp", "vjp", "hvp", "hessian", "jacobian"):
+    setattr(JaxBackend, _kind, _method(_kind, getattr(Backend, _kind).__doc__))
+
+
+def _weak(f) -> Any:
+    """A weak reference to ``f``, or a dead one when ``f`` cannot be weakly referenced."""
+    try:
+        return weakref.ref(f)
+    except TypeError:
+        return lambda: None
 
 
 def _gpus() -> list:

@@ -8,6 +8,8 @@ eager JAX for that kind, and the reason is kept and warned about once.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 import weakref
 from collections.abc import Callable
@@ -36,6 +38,22 @@ class EagerFallbackWarning(UserWarning):
     """A function could not be jit-compiled and runs eagerly (slower, but the same numbers)."""
 
 
+class Nesting(threading.local):
+    """How many functions the backend is tracing or evaluating now, in this thread: a backend
+    method called inside one of them applies the plain transformation, which the outer traces."""
+
+    depth = 0
+
+    def __enter__(self):
+        self.depth += 1
+
+    def __exit__(self, *exc):
+        self.depth -= 1
+
+
+evaluating = Nesting()
+
+
 class Compiled:
     """Jit-compiled transformations of functions, weakly keyed, with eager fallbacks."""
 
@@ -43,37 +61,45 @@ class Compiled:
         self._cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.eager: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # f -> {kind: reason}
 
-    def __call__(self, kind: str, f: Callable, *args):
-        """``TRANSFORMS[kind](f)(*args)``, compiled when ``f`` can be traced."""
+    def get(self, kind: str, f: Callable) -> Callable:
+        """``TRANSFORMS[kind](f)``, jit-compiled unless it fell back to eager before."""
         try:
-            per_kind = self._cache.get(f)
+            per_kind = self._cache.setdefault(f, {})
         except TypeError:  # not weakly referenceable: nothing to key a cache on
-            return TRANSFORMS[kind](f)(*args)
-        if per_kind is None:
-            per_kind = self._cache[f] = {}
-        compiled = per_kind.get(kind)
-        if compiled is None:
-            compiled = per_kind[kind] = _jit(kind, weakref.ref(f))
-        if compiled is _EAGER:
-            return TRANSFORMS[kind](f)(*args)
-        try:
-            return compiled(*args)
-        except UNTRACEABLE as exc:
-            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
-            self.eager.setdefault(f, {})[kind] = reason
-            per_kind[kind] = _EAGER
-            warnings.warn(f"jax backend: {kind} of {f!r} runs eagerly, it cannot be traced ({reason})",
-                          EagerFallbackWarning, stacklevel=3)
-            return TRANSFORMS[kind](f)(*args)
+            return eager(kind, f)
+        function = per_kind.get(kind)
+        if function is None:
+            function = per_kind[kind] = _jit(kind, weakref.ref(f))
+        return function
+
+    def fall_back(self, kind: str, f: Callable, error: Exception) -> Callable:
+        """Run ``kind`` of ``f`` eagerly from now on, keeping and announcing the reason."""
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        self.eager.setdefault(f, {})[kind] = reason
+        warnings.warn(f"jax backend: {kind} of {f!r} runs eagerly, it cannot be traced ({reason})",
+                      EagerFallbackWarning, stacklevel=4)
+        function = eager(kind, f)
+        with contextlib.suppress(TypeError):  # not weakly referenceable: nothing was cached
+            self._cache.setdefault(f, {})[kind] = function
+        return function
 
 
-_EAGER = object()
+def eager(kind: str, f: Callable) -> Callable:
+    """The transformation without compiling it (``f`` runs as Python, traced by JAX)."""
+    transformed = TRANSFORMS[kind](f)
+
+    def run(*args):
+        with evaluating:
+            return transformed(*args)
+
+    return run
 
 
 def _jit(kind: str, ref: weakref.ref) -> Callable:
     transform = TRANSFORMS[kind]
 
-    def traced(*args):
-        return transform(ref())(*args)
+    def traced(*args):  # runs only while JAX traces: the compiled code skips Python entirely
+        with evaluating:
+            return transform(ref())(*args)
 
     return jax.jit(traced)
