@@ -120,11 +120,15 @@ def test_every_builtin_optimizer(name):
         optbench.optimizer(name).check(JaxBackend())
     except optbench.CapabilityError as exc:  # e.g. torch_optim needs torch tensors
         pytest.skip(str(exc))
-    runs = [optbench.solve(f, optbench.optimizer(name), backend, stop=optbench.StopRules(max_iter=10))
-            for backend in (JaxBackend(), TORCH)]
-    assert runs[0].status == runs[1].status
-    np.testing.assert_allclose([r["f"] for r in runs[0].trace], [r["f"] for r in runs[1].trace], rtol=1e-8)
-    assert runs[0].warmup_time > 0
+    ours = optbench.solve(f, optbench.optimizer(name), JaxBackend(), stop=optbench.StopRules(max_iter=10))
+    assert ours.trace[-1]["f"] < ours.trace[0]["f"] and ours.warmup_time > 0
+    try:
+        optbench.optimizer(name).check(TORCH)
+    except optbench.CapabilityError:  # optax: jax arrays only, nothing to compare with
+        return
+    reference = optbench.solve(f, optbench.optimizer(name), TORCH, stop=optbench.StopRules(max_iter=10))
+    assert ours.status == reference.status
+    np.testing.assert_allclose([r["f"] for r in ours.trace], [r["f"] for r in reference.trace], rtol=1e-8)
 
 
 def test_set_threads_reaches_jax():
