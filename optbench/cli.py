@@ -244,6 +244,15 @@ def cmd_export(args, registry: Registry) -> int:
     return 0
 
 
+def cmd_upgrade(args, registry: Registry) -> int:
+    """Convert a results store written by an older optbench to the current format, in place."""
+    from .store import store_path, upgrade
+
+    kept = upgrade(args.out)
+    print(f"upgraded {store_path(args.out)}; the old file is kept as {kept}")
+    return 0
+
+
 # ---- reports: report, compare -------------------------------------------------------------------
 def cmd_report(args, registry: Registry) -> int:
     """Write a run's report (HTML page, Markdown with PNGs, or CSV tables) and print the paths."""
@@ -337,12 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
     p.set_defaults(handler=cmd_replay)
 
-    p = sub.add_parser("export", help="write a run's tables as CSV or Parquet")
+    p = sub.add_parser("export", help="write a run's tables as CSV files or Parquet datasets")
     p.add_argument("run")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.add_argument("--out", default="results", metavar="DIR", help="results directory (default: results)")
     p.add_argument("--dest", metavar="DIR", help="where to write the files (default: the results directory)")
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("upgrade", help="convert a results store of an older optbench to the current format")
+    p.add_argument("out", nargs="?", default="results", metavar="PATH",
+                   help="the results directory or .sqlite file (default: results)")
+    p.set_defaults(handler=cmd_upgrade)
 
     p = sub.add_parser("report", help="write a run's report: an HTML page, Markdown with PNGs, or CSV tables")
     p.add_argument("run", help="the run id, or 'latest'")

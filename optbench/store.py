@@ -1,8 +1,11 @@
 """The results store: one SQLite file (WAL) with tables ``runs``, ``cells`` and ``traces``.
 
-The runner's driver is the only writer; each finished cell (its row and all its trace rows)
-is one transaction, so killing the driver loses at most the cells in flight. A file that is
-not an optbench store (foreign, corrupt, a newer format) is refused, never overwritten.
+The runner's driver is the only writer; each finished cell (its row and all its trace columns)
+is one transaction, so killing the driver loses at most the cells in flight. A trace is kept
+as one compressed typed column per row of ``traces`` (:mod:`optbench.columns`), so a reader
+fetches only the cells and columns it asks for. A file that is not an optbench store
+(foreign, corrupt, a newer format) is refused, never overwritten; a store of an older format
+is refused with the command that converts it (:func:`upgrade`).
 """
 from __future__ import annotations
 
@@ -14,16 +17,19 @@ import os
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import columns as trace_columns
 from .errors import OptbenchError, suggest
 
 FILENAME = "optbench.sqlite"
 FORMAT = "optbench-results"
-VERSION = 1
+VERSION = 2  # 1: one JSON text per trace row (optbench upgrade converts it)
 _SQLITE_HEADER = b"SQLite format 3\x00"
-RUN_COLUMNS = ("run_id", "suite_name", "suite_path", "suite_hash", "cells_total", "status", "started", "finished")
+RUN_COLUMNS = ("run_id", "suite_name", "suite_path", "suite_hash", "cells_total", "status", "started", "finished",
+               "load_start", "load_end")
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,14 +37,14 @@ CREATE TABLE runs (
     run_id TEXT PRIMARY KEY, suite_name TEXT NOT NULL, suite_path TEXT NOT NULL,
     suite_hash TEXT NOT NULL, suite_text TEXT NOT NULL, cells_total INTEGER NOT NULL,
     status TEXT NOT NULL, started REAL NOT NULL, finished REAL,
-    options TEXT NOT NULL, environment TEXT NOT NULL);
+    options TEXT NOT NULL, environment TEXT NOT NULL, load_start REAL, load_end REAL);
 CREATE TABLE cells (
     run_id TEXT NOT NULL REFERENCES runs (run_id), cell_id TEXT NOT NULL, label TEXT NOT NULL,
     config TEXT NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, metrics TEXT NOT NULL,
-    started REAL, finished REAL, PRIMARY KEY (run_id, cell_id));
+    started REAL, finished REAL, trace_rows INTEGER NOT NULL, PRIMARY KEY (run_id, cell_id));
 CREATE TABLE traces (
-    run_id TEXT NOT NULL, cell_id TEXT NOT NULL, seq INTEGER NOT NULL, row TEXT NOT NULL,
-    PRIMARY KEY (run_id, cell_id, seq));
+    run_id TEXT NOT NULL, cell_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (run_id, cell_id, name));
 """
 
 
@@ -192,6 +198,9 @@ class Store:
             raise StoreError(f"{where} is not an optbench results store ({exc}); refusing to touch it") from None
         if meta.get("format") != FORMAT:
             raise StoreError(f"{where} is an SQLite database that optbench did not create; refusing to touch it")
+        if meta.get("version") == "1":
+            raise StoreError(f"{where} was written by an older optbench (results format version 1); "
+                             f"convert it with: optbench upgrade {where}")
         if meta.get("version") != str(VERSION):
             raise StoreError(f"{where} has results format version {meta.get('version')}, "
                              f"this optbench reads version {VERSION}")
@@ -237,9 +246,9 @@ class Store:
     # ---- runs -----------------------------------------------------------------------------
     def create_run(self, run_id: str, suite, cells_total: int, options: dict, environment: dict) -> None:
         with self.db:
-            self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, 'running', ?, NULL, ?, ?)",
+            self.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, 'running', ?, NULL, ?, ?, ?, NULL)",
                             (run_id, suite.name, suite.path, suite.hash, suite.text, cells_total,
-                             time.time(), json.dumps(options), json.dumps(environment)))
+                             time.time(), json.dumps(options), json.dumps(environment), load_average()))
 
     def run(self, run_id: str) -> dict:
         """The run's row as a dict; an unknown id lists the runs there are."""
@@ -253,9 +262,11 @@ class Store:
         return out
 
     def set_run_status(self, run_id: str, status: str) -> None:
-        finished = None if status == "running" else time.time()
+        """Mark the run ``running`` (resumed) or ended; an ended run records the load average at its end."""
+        finished, load = (None, None) if status == "running" else (time.time(), load_average())
         with self.db:
-            self.db.execute("UPDATE runs SET status = ?, finished = ? WHERE run_id = ?", (status, finished, run_id))
+            self.db.execute("UPDATE runs SET status = ?, finished = ?, load_end = ? WHERE run_id = ?",
+                            (status, finished, load, run_id))
 
     # ---- cells -----------------------------------------------------------------------------
     def done_cells(self, run_id: str) -> set[str]:
@@ -264,11 +275,12 @@ class Store:
     def commit_cell(self, run_id: str, record: CellRecord) -> None:
         """Store a finished cell and its trace in one transaction."""
         with self.db:
-            self.db.execute("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.db.execute("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (run_id, record.id, record.label, dumps(record.config), record.status,
-                             record.reason, dumps(record.metrics), record.started, record.finished))
-            self.db.executemany("INSERT INTO traces VALUES (?, ?, ?, ?)",
-                                ((run_id, record.id, seq, dumps(row)) for seq, row in enumerate(record.rows)))
+                             record.reason, dumps(record.metrics), record.started, record.finished,
+                             len(record.rows)))
+            self.db.executemany("INSERT INTO traces VALUES (?, ?, ?, ?, ?)",
+                                ((run_id, record.id, *column) for column in trace_columns.encode(record.rows)))
 
     def latest_run(self) -> str:
         """The id of the run that started last."""
@@ -277,9 +289,9 @@ class Store:
             raise StoreError(f"the store {str(self.path)!r} has no runs yet")
         return row[0]
 
-    def runs(self, run_id: str | None = None) -> list[dict]:
-        """Every run's row (or ``run_id``'s), oldest first, ``options`` and ``environment`` decoded."""
-        where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+    def runs(self, run_id: str | Iterable[str] | None = None) -> list[dict]:
+        """Every run's row (or those of ``run_id``), oldest first, ``options`` and ``environment`` decoded."""
+        where, args = _where_runs(run_id)
         cursor = self.db.execute(f"SELECT * FROM runs {where} ORDER BY started", args)
         names = [c[0] for c in cursor.description]
         out = [dict(zip(names, row)) for row in cursor]
@@ -287,33 +299,127 @@ class Store:
             run["options"], run["environment"] = json.loads(run["options"]), json.loads(run["environment"])
         return out
 
-    def cells(self, run_id: str | None = None) -> list[tuple[str, CellRecord]]:
+    def cells(self, run_id: str | Iterable[str] | None = None) -> list[tuple[str, CellRecord]]:
         """(run id, cell) of the stored cells (of ``run_id``), in the order they finished, without traces."""
-        where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
-        rows = self.db.execute(f"SELECT run_id, cell_id, label, config, status, reason, metrics, started, finished "
-                               f"FROM cells {where} ORDER BY run_id, finished", args)
+        where, args = _where_runs(run_id)
+        rows = self.db.execute(f"SELECT run_id, cell_id, label, config, status, reason, metrics, started, finished, "
+                               f"trace_rows FROM cells {where} ORDER BY run_id, finished", args)
         return [(row[0], _record(*row[1:])) for row in rows]
 
-    def traces(self, run_id: str | None = None) -> list[tuple[str, str, dict]]:
-        """(run id, cell id, row) of every stored trace row (of ``run_id``), in cell order."""
-        where, args = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
-        rows = self.db.execute(f"SELECT run_id, cell_id, row FROM traces {where} ORDER BY run_id, cell_id, seq", args)
-        return [(run, cell, loads(row)) for run, cell, row in rows]
+    def traces(self, run_id: str, cell_ids: Iterable[str] | None = None,
+               names: Iterable[str] | None = None) -> Iterator[tuple[str, int, dict]]:
+        """``(cell id, rows, {column: values})`` per stored trace of the run, one cell at a time.
+
+        ``cell_ids`` and ``names`` select cells and columns (all by default); only the selected
+        columns are read and decompressed, and nothing is kept between cells.
+        """
+        query = ("SELECT t.cell_id, c.trace_rows, t.name, t.kind, t.data FROM traces t JOIN cells c "
+                 "ON c.run_id = t.run_id AND c.cell_id = t.cell_id WHERE t.run_id = ?")
+        args: list = [run_id]
+        if names is not None:
+            names = list(names)
+            query += f" AND t.name IN ({','.join('?' * len(names))})"
+            args += names
+        if cell_ids is None:
+            batches = [self.db.execute(query + " ORDER BY t.cell_id", args)]
+        else:  # a few hundred ids per query: SQLite limits the number of parameters
+            ids = sorted(set(cell_ids))
+            batches = (self.db.execute(query + f" AND t.cell_id IN ({','.join('?' * len(chunk))}) ORDER BY t.cell_id",
+                                       [*args, *chunk]) for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)))
+        current, rows, found = None, 0, {}
+        for cell_id, count, name, kind, data in (row for batch in batches for row in batch):
+            if cell_id != current:
+                if current is not None:
+                    yield current, rows, found
+                current, rows, found = cell_id, count, {}
+            found[name] = trace_columns.decode_column(kind, data, count)
+        if current is not None:
+            yield current, rows, found
+
+    def trace_names(self, run_id: str) -> list[str]:
+        """The names of the trace columns the run's cells recorded."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM traces WHERE run_id = ?", (run_id,))]
+
+    def size(self, run_id: str) -> tuple[int, int]:
+        """(trace rows, bytes of compressed trace columns) of a run."""
+        rows = self.db.execute("SELECT COALESCE(SUM(trace_rows), 0) FROM cells WHERE run_id = ?", (run_id,)).fetchone()
+        data = self.db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM traces WHERE run_id = ?", (run_id,)).fetchone()
+        return rows[0], data[0]
 
     def cell(self, run_id: str, prefix: str) -> CellRecord:
         """The stored cell of ``run_id`` whose id starts with ``prefix`` (exactly one)."""
         self.run(run_id)
-        rows = self.db.execute("SELECT cell_id, label, config, status, reason, metrics, started, finished "
-                               "FROM cells WHERE run_id = ? AND cell_id LIKE ? || '%'", (run_id, prefix)).fetchall()
+        rows = self.db.execute("SELECT cell_id, label, config, status, reason, metrics, started, finished, "
+                               "trace_rows FROM cells WHERE run_id = ? AND cell_id LIKE ? || '%'", (run_id, prefix)).fetchall()
         if len(rows) != 1:
             what = "no cell" if not rows else f"{len(rows)} cells"
             raise StoreError(f"{what} of run {run_id!r} has an id starting with {prefix!r}")
         record = _record(*rows[0])
-        record.rows = [loads(r[0]) for r in self.db.execute(
-            "SELECT row FROM traces WHERE run_id = ? AND cell_id = ? ORDER BY seq", (run_id, record.id))]
+        for _, count, found in self.traces(run_id, [record.id]):
+            record.rows = trace_columns.to_rows(found, count)
         return record
 
 
-def _record(cell_id, label, config, status, reason, metrics, started, finished) -> CellRecord:
+def _record(cell_id, label, config, status, reason, metrics, started, finished, trace_rows) -> CellRecord:
     """A stored cell row as a record (its trace not read)."""
     return CellRecord(cell_id, label, loads(config), status, reason, loads(metrics), [], started, finished)
+
+
+def _where_runs(run_id: str | Iterable[str] | None) -> tuple[str, tuple]:
+    if run_id is None:
+        return "", ()
+    ids = (run_id,) if isinstance(run_id, str) else tuple(run_id)
+    return f"WHERE run_id IN ({','.join('?' * len(ids))})", ids
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+# ---- older formats ------------------------------------------------------------------------------
+def upgrade(location: str | Path) -> Path:
+    """Convert a version-1 store (one JSON text per trace row) to the current format, in place.
+
+    The converted store is written beside the old one and then takes its name; the old file
+    is kept as ``<name>.v1``. Returns the path of the kept old file.
+    """
+    path = store_path(location)
+    if not path.exists():
+        raise StoreError(f"no results store at {str(path)!r}")
+    try:
+        old = sqlite3.connect(path)
+        meta = dict(old.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not an optbench results store ({exc})") from None
+    if meta.get("format") != FORMAT:
+        old.close()
+        raise StoreError(f"{path} is an SQLite database that optbench did not create; refusing to touch it")
+    if meta.get("version") != "1":
+        old.close()
+        raise StoreError(f"{path} has results format version {meta.get('version')}; only version 1 is upgraded")
+    old.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file before it is renamed
+    fresh = path.with_name(f"{path.stem}.upgrading{path.suffix}")
+    fresh.unlink(missing_ok=True)
+    new = Store(fresh)
+    try:
+        with new.db:
+            for row in old.execute("SELECT * FROM runs"):
+                new.db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)", row)
+            for run_id, cell_id, *rest in old.execute("SELECT * FROM cells"):
+                rows = [json.loads(r[0]) for r in old.execute(
+                    "SELECT row FROM traces WHERE run_id = ? AND cell_id = ? ORDER BY seq", (run_id, cell_id))]
+                new.db.execute("INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               (run_id, cell_id, *rest, len(rows)))
+                new.db.executemany("INSERT INTO traces VALUES (?, ?, ?, ?, ?)",
+                                   ((run_id, cell_id, *column) for column in trace_columns.encode(rows)))
+    finally:
+        new.close()
+        old.close()
+    kept = path.with_name(path.name + ".v1")
+    path.replace(kept)
+    fresh.replace(path)
+    return kept
