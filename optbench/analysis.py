@@ -10,7 +10,7 @@ Budgets (the x axis of curves and profiles) are chosen at call time:
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -155,37 +155,46 @@ def solver_labels(cells: pd.DataFrame) -> pd.Series:
     return labels
 
 
-def problem_costs(cells: pd.DataFrame, traces: pd.DataFrame, budget: str = "iterations",
+def problem_costs(cells: pd.DataFrame, traces: pd.DataFrame | Callable[[], Iterable], budget: str = "iterations",
                   tau: float = 1e-3) -> pd.DataFrame:
     """The budget each solver needed on each problem, by Moré and Wild's convergence test.
 
     A solver solves a problem once ``f(x0) - f(x) >= (1 - tau) (f(x0) - f_L)``, f_L the best
-    value any solver found on the problem (the known minimum when lower). Columns:
-    ``problem`` (a label), ``solver``, ``n`` (the dimension), ``cost`` (budget spent until the
-    test first held; inf when it never did) and ``budget``.
+    value any solver found on the problem (the known minimum when lower). ``traces`` is the
+    trace frame, or for runs too large to hold a function that returns an iterator of
+    ``(run_id, cell_id, trace)`` one cell at a time (as ``Results.each_trace``); it is
+    called twice. Columns: ``problem`` (a label), ``solver``, ``n`` (the dimension), ``cost``
+    (budget spent until the test first held; inf when it never did) and ``budget``.
     """
     cells = cells[cells["task"] == "optimize"].copy()
     keys = problem_columns(cells)
     cells["problem"] = cells[keys].apply(lambda row: "/".join(map(str, row)), axis=1)
     cells["solver"] = solver_labels(cells)
-    rows = traces.merge(cells[["run_id", "cell_id", "problem", "solver", "objective.n"]], on=["run_id", "cell_id"])
-    rows = rows.assign(spent=budget_values(rows, budget)).sort_values(["run_id", "cell_id", "iter"])
-    rows = rows.reindex(columns=[*rows.columns, *{"f", "f_gap"} - set(rows.columns)])
-    # The test only compares differences of f, so a suite that recorded f - f* but not f
-    # (metrics = ["f_gap", ...]) is measured on f - f*, whose known minimum is 0.
-    has_f = rows["f"].notna()
-    rows["level"] = rows["f"].where(has_f, rows["f_gap"])
-    rows["star"] = (rows["f"] - rows["f_gap"]).where(has_f, 0.0)
-    first = rows.groupby(["run_id", "cell_id"], sort=False)["level"].first()
-    rows["f0"] = rows[["run_id", "cell_id"]].merge(first.rename("f0").reset_index(), on=["run_id", "cell_id"])["f0"].to_numpy()
-    f_low = pd.concat([rows.groupby("problem")["level"].min(), rows.groupby("problem")["star"].min()], axis=1).min(axis=1)
-    rows["f_low"] = rows["problem"].map(f_low)
-    rows["solved"] = rows["f0"] - rows["level"] >= (1.0 - tau) * (rows["f0"] - rows["f_low"])
-    solved = rows[rows["solved"]].groupby(["run_id", "cell_id"])["spent"].min()
-    out = cells[["run_id", "cell_id", "problem", "solver", "objective.n"]].merge(
-        solved.rename("cost").reset_index(), on=["run_id", "cell_id"], how="left")
-    out["cost"] = out["cost"].fillna(np.inf)
-    out = out.rename(columns={"objective.n": "n"})
+    each = traces if callable(traces) else lambda: _each_cell(traces)
+    problem = dict(zip(zip(cells["run_id"], cells["cell_id"]), cells["problem"]))
+    # pass 1: f(x0) of each cell and the lowest value (or known minimum) of each problem
+    start, low = {}, {}
+    for run_id, cell_id, trace in each():
+        if (run_id, cell_id) not in problem:
+            continue
+        level, star = _levels(trace)
+        known = level[~np.isnan(level)]
+        start[run_id, cell_id] = known[0] if known.size else np.nan
+        name = problem[run_id, cell_id]
+        low[name] = np.nanmin([low.get(name, np.inf), np.nanmin(level, initial=np.inf), np.nanmin(star, initial=np.inf)])
+    # pass 2: the budget spent until the test first held
+    cost = {}
+    for run_id, cell_id, trace in each():
+        if (run_id, cell_id) not in start:
+            continue
+        level, _ = _levels(trace)
+        f0, f_low = start[run_id, cell_id], low[problem[run_id, cell_id]]
+        with np.errstate(invalid="ignore"):
+            solved = f0 - level >= (1.0 - tau) * (f0 - f_low)
+        spent = budget_values(trace, budget).to_numpy(dtype=float)
+        cost[run_id, cell_id] = spent[solved].min() if solved.any() else np.inf
+    out = cells[["run_id", "cell_id", "problem", "solver", "objective.n"]].rename(columns={"objective.n": "n"})
+    out["cost"] = [cost.get(key, np.inf) for key in zip(out["run_id"], out["cell_id"])]
     # repeats and several runs of one (problem, solver): the median cost
     out = out.groupby(["problem", "solver"], as_index=False).agg(n=("n", "first"), cost=("cost", "median"))
     return out.assign(budget=budget)
@@ -203,7 +212,7 @@ COUNTERPARTS = {
 }
 
 
-def counterpart_table(cells: pd.DataFrame, traces: pd.DataFrame,
+def counterpart_table(cells: pd.DataFrame, traces: pd.DataFrame | Callable[[], Iterable],
                       targets: Sequence[float] = (1e-2, 1e-4, 1e-6, 1e-8)) -> pd.DataFrame:
     """Each built-in optimizer beside its library counterparts, on the problems both ran.
 
@@ -211,17 +220,26 @@ def counterpart_table(cells: pd.DataFrame, traces: pd.DataFrame,
     runs on jax). Per pair, side and target (relative ``f - f*``, as :func:`targets_reached`):
     ``built_in``, ``library`` (solver labels), ``method`` (the side), ``target``, ``problems``,
     ``reached`` (cells that reached it), median ``iterations`` and ``oracle`` calls to it over
-    those, and the median ``time_per_iteration`` (s) of the side's cells.
+    those, and the median ``time_per_iteration`` (s) of the side's cells. ``traces`` is the
+    trace frame or a function streaming the cells' traces, as for :func:`problem_costs`.
     """
     columns = ["built_in", "library", "method", "target", "problems", "reached", "iterations", "oracle",
                "time_per_iteration"]
-    if not len(cells) or not len(traces) or "f_gap" not in traces:  # a run that recorded no f - f*
+    recorded = callable(traces) or (len(traces) and "f_gap" in traces)  # a run may record no f - f*
+    if not len(cells) or not recorded:
         return pd.DataFrame(columns=columns)
     keys = [c for c in problem_columns(cells) if c not in ("backend", "device")]
     cells = cells.assign(solver=solver_labels(cells), built_in=cells.apply(_counterpart, axis=1),
                          problem=cells[keys].apply(lambda row: "/".join(map(str, row)), axis=1))
     library = cells[cells["built_in"].notna()]
-    reached = targets_reached(traces[traces["cell_id"].isin(cells["cell_id"])], targets)
+    wanted = set(cells["cell_id"])
+    each = traces() if callable(traces) else _each_cell(traces)
+    reached = [targets_reached(trace.assign(run_id=run_id, cell_id=cell_id), targets)
+               for run_id, cell_id, trace in (each if len(library) else ())
+               if cell_id in wanted and "f_gap" in trace and trace["f_gap"].notna().any()]
+    if not reached:
+        return pd.DataFrame(columns=columns)
+    reached = pd.concat(reached, ignore_index=True)
     per_iteration = cells["solve_time"] / cells["iterations"].where(cells["iterations"] > 0)
     rows = []
     for (library_label, built_in), library_cells in library.groupby(["solver", "built_in"]):
@@ -245,6 +263,26 @@ def _counterpart(cell: pd.Series) -> str | None:
         if cell["optimizer"] == optimizer and cell.get(f"optimizer.{param}") == value:
             return built_in
     return None
+
+
+def _each_cell(traces: pd.DataFrame) -> Iterable[tuple[str, str, pd.DataFrame]]:
+    if not len(traces):
+        return
+    for (run_id, cell_id), trace in traces.groupby(["run_id", "cell_id"], sort=False, observed=True):
+        yield run_id, cell_id, trace.sort_values("iter")
+
+
+def _levels(trace: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The values the convergence test compares, and the known minimum at each row.
+
+    The test only compares differences of f, so a suite that recorded f - f* but not f
+    (metrics = ["f_gap", ...]) is measured on f - f*, whose known minimum is 0.
+    """
+    nan = np.full(len(trace), np.nan)
+    f = trace["f"].to_numpy(dtype=float) if "f" in trace else nan
+    gap = trace["f_gap"].to_numpy(dtype=float) if "f_gap" in trace else nan
+    has_f = ~np.isnan(f)
+    return np.where(has_f, f, gap), np.where(has_f, f - gap, 0.0)
 
 
 def performance_profile(costs: pd.DataFrame, taus: Iterable[float] | None = None) -> pd.DataFrame:

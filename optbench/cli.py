@@ -206,7 +206,7 @@ def cmd_run(args, registry: Registry) -> int:
     for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: stop like Ctrl-C
         signal.signal(stop, _interrupt)
     summary = run_suite(suite, args.out, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                        resume=args.resume, only=args.only, quiet=args.quiet)
+                        resume=args.resume, only=args.only, quiet=args.quiet, retry_failed=args.retry_failed)
     print(summary.line())
     return 130 if summary.status == "interrupted" else 0
 
@@ -332,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
     p.add_argument("--executor", choices=("local", "dask"), default="local")
     p.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a LocalCluster)")
-    p.add_argument("--resume", metavar="RUN", help="complete run RUN: skip its finished cells")
+    p.add_argument("--resume", metavar="RUN", help="complete run RUN (or 'latest'): skip its finished cells")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="with --resume: also rerun the cells that crashed or timed out")
     p.add_argument("--only", metavar="PATTERN", help="cells whose label matches this glob, or whose id starts so")
     p.add_argument("--dry-run", action="store_true", help="list the cells and exit")
     p.add_argument("--max-cells", type=int, metavar="N",

@@ -64,7 +64,7 @@ def tables(results: Results, budget: str = "iterations") -> dict[str, pd.DataFra
     for task in TASKS.values():
         mine = cells[cells["task"] == task.name] if len(cells) and "task" in cells else cells.iloc[0:0]
         if len(mine):
-            out |= task.tables(Results(results.runs, mine, results.traces), budget)
+            out |= task.tables(Results(results.runs, mine, results.traces, results.source), budget)
     out |= {"failures": analysis.failures(cells, SUCCESS).drop(columns="run_id") if len(cells) else pd.DataFrame(),
             "environment": environment_table(results)}
     return {name: frame for name, frame in out.items() if len(frame)}
@@ -231,7 +231,7 @@ def write_report(path: str | Path, run: str, fmt: str = "html", budget: str = "i
     if budget not in BUDGET_LABELS:
         raise OptbenchError(f"unknown budget axis {budget!r}; use {', '.join(BUDGET_LABELS)}")
     run = resolve_run(path, run)
-    results = load(path, run)
+    results = load(path, run, traces=False)  # streamed cell by cell by the tasks' tables
     home = store_path(path).parent
     if fmt == "csv":
         return write_csv(results, budget, Path(dest) if dest is not None else home)

@@ -35,6 +35,16 @@ class Results:
     traces: pd.DataFrame
     source: Path | None = None
 
+    def has_traces(self) -> bool:
+        """Whether any of the cells recorded a trace row (loaded or still in the store)."""
+        if self.source is None or not len(self.cells):
+            return bool(len(self.traces))
+        store = Store(self.source, create=False)
+        try:
+            return any(store.size(run_id)[0] for run_id in self.cells["run_id"].unique())
+        finally:
+            store.close()
+
     def each_trace(self, columns: Iterable[str] | None = None,
                    cells: pd.DataFrame | None = None) -> Iterator[tuple[str, str, pd.DataFrame]]:
         """``(run id, cell id, trace)`` of each cell of ``cells`` (default: all) that has a trace, one at a time."""
@@ -45,10 +55,11 @@ class Results:
         if self.source is None:
             if not len(self.traces):
                 return
-            wanted = set(zip(cells["run_id"], cells["cell_id"]))
-            for (run_id, cell_id), frame in self.traces.groupby(["run_id", "cell_id"], sort=False, observed=True):
-                if (run_id, cell_id) in wanted:
-                    yield run_id, cell_id, (frame if names is None else frame.reindex(columns=names))
+            groups = self.traces.groupby(["run_id", "cell_id"], sort=False, observed=True).indices
+            for key in zip(cells["run_id"], cells["cell_id"]):
+                if key in groups:
+                    frame = self.traces.iloc[groups[key]]
+                    yield *key, (frame if names is None else frame.reindex(columns=names))
             return
         store = Store(self.source, create=False)
         try:

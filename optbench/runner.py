@@ -47,21 +47,24 @@ def new_run_id() -> str:
 
 def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, executor: str = "local",
               scheduler: str | None = None, resume: str | None = None, only: str | None = None,
-              quiet: bool = False) -> RunSummary:
+              quiet: bool = False, retry_failed: bool = False) -> RunSummary:
     """Run ``suite``'s cells (those matching ``only``) into the store at ``out``.
 
-    However the run ends, it gets a final status: ``complete``, ``interrupted`` (Ctrl-C) or
-    ``failed`` (anything else, re-raised; a store that cannot be written is a
-    :class:`~optbench.store.StoreError`).
+    ``resume``: a run id, or ``latest``, to complete; ``retry_failed`` also reruns its
+    ``crashed`` and ``timeout`` cells (their records are replaced). However the run ends, it
+    gets a final status: ``complete``, ``interrupted`` (Ctrl-C) or ``failed`` (anything else,
+    re-raised; a store that cannot be written is a :class:`~optbench.store.StoreError`).
     """
+    if retry_failed and resume is None:
+        raise OptbenchError("--retry-failed reruns the failed cells of a resumed run: give --resume RUN (or latest)")
     cells = [cell for cell in suite.cells if only is None or cell.matches(only)]
     if not cells:
         raise OptbenchError(f"--only {only!r} matches none of the {len(suite.cells)} cells of {suite.path}")
     store = Store(out)
     try:
-        run_id = resume or new_run_id()
+        run_id = new_run_id() if resume is None else store.latest_run() if resume == "latest" else resume
         store.claim(run_id)
-        done = set() if resume is None else resumable(store, run_id, suite)
+        done = set() if resume is None else resumable(store, run_id, suite, retry_failed)
         todo = [cell for cell in cells if cell.id not in done]
         # bad settings (--jobs 0, no Dask) are refused before the run is recorded
         runner = make_executor(executor, jobs, scheduler) if todo else None
@@ -91,11 +94,16 @@ def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, execu
         store.close()
 
 
-def resumable(store: Store, run_id: str, suite: Suite) -> set[str]:
-    """The finished cells of run ``run_id``, which must have been started from ``suite``."""
+def resumable(store: Store, run_id: str, suite: Suite, retry_failed: bool = False) -> set[str]:
+    """The finished cells of run ``run_id``, which must have been started from ``suite``.
+
+    ``retry_failed`` first forgets its ``crashed`` and ``timeout`` cells, so they run again.
+    """
     if store.run(run_id)["suite_hash"] != suite.hash:
         raise SuiteError(suite.path, "", f"the suite file changed since run {run_id!r} started; "
                          "resume it with the same file or start a new run")
+    if retry_failed:
+        store.forget_cells(run_id, FAILED)
     return store.done_cells(run_id)
 
 

@@ -272,6 +272,17 @@ class Store:
     def done_cells(self, run_id: str) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT cell_id FROM cells WHERE run_id = ?", (run_id,))}
 
+    def forget_cells(self, run_id: str, statuses: Iterable[str]) -> int:
+        """Delete the run's cells that ended with one of ``statuses``, traces included; how many."""
+        statuses = list(statuses)
+        marks = ",".join("?" * len(statuses))
+        with self.db:
+            self.db.execute(f"DELETE FROM traces WHERE run_id = ? AND cell_id IN "
+                            f"(SELECT cell_id FROM cells WHERE run_id = ? AND status IN ({marks}))",
+                            (run_id, run_id, *statuses))
+            return self.db.execute(f"DELETE FROM cells WHERE run_id = ? AND status IN ({marks})",
+                                   (run_id, *statuses)).rowcount
+
     def commit_cell(self, run_id: str, record: CellRecord) -> None:
         """Store a finished cell and its trace in one transaction."""
         with self.db:

@@ -1,6 +1,8 @@
 """optbench compare: per-metric ratios of two runs, exit 1 on a regression, 2 on bad input."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 import optbench.results
@@ -116,3 +118,36 @@ def test_no_common_cell_is_a_user_error(store, capsys):
     write_run(store, "disjoint", [optimize_cell("sphere", "gd")], started=2.0)
     code, _, err = run_cli(capsys, "base", "disjoint", "--out", str(store))
     assert code == 2 and "no cell in common" in err
+
+
+def test_a_mean_past_the_threshold_within_the_noise_is_not_a_regression(tmp_path):
+    factors = [1.8, 0.7, 1.6, 0.75, 1.5, 0.9]  # geometric mean 1.13, but the cells disagree
+    base = [optimize_cell("quadratic", "gd", objective_params={"cond": 10.0}, seed=s, seconds_per_iter=1e-2)
+            for s in range(6)]
+    noisy = [optimize_cell("quadratic", "gd", objective_params={"cond": 10.0}, seed=s, seconds_per_iter=1e-2 * f)
+             for s, f in enumerate(factors)]
+    write_run(tmp_path, "a", base, started=1.0)
+    write_run(tmp_path, "b", noisy, started=2.0)
+    comparison = compare(optbench.results.load(tmp_path, "a"), optbench.results.load(tmp_path, "b"), 0.1)
+    row = comparison.summary.set_index("metric").loc["solve_time"]
+    assert row["ratio"] > 1.1 and row["low"] < 1.0 < row["high"]
+    assert row["verdict"] == "noise" and "solve_time" not in comparison.regressed
+    # the same mean slow-down in every cell is significant
+    even = [optimize_cell("quadratic", "gd", objective_params={"cond": 10.0}, seed=s, seconds_per_iter=1.13e-2)
+            for s in range(6)]
+    write_run(tmp_path, "c", even, started=3.0)
+    assert "solve_time" in compare(optbench.results.load(tmp_path, "a"), optbench.results.load(tmp_path, "c")).regressed
+
+
+def test_runs_under_different_load_are_compared_with_a_warning(store, capsys):
+    write_run(store, "busy", cells(), started=2.0)
+    with sqlite3.connect(store / "optbench.sqlite") as db:
+        db.execute("UPDATE runs SET load_start = 0.2, load_end = 0.4 WHERE run_id = 'base'")
+        db.execute("UPDATE runs SET load_start = 3.5, load_end = 4.1 WHERE run_id = 'busy'")
+    db.close()
+    code, out, _ = run_cli(capsys, "base", "busy", "--out", str(store))
+    assert code == 0 and "warning: run A was measured at load average 0.3 and run B at 3.8" in out
+    with sqlite3.connect(store / "optbench.sqlite") as db:
+        db.execute("UPDATE runs SET load_start = 0.5, load_end = 0.6 WHERE run_id = 'busy'")
+    db.close()
+    assert "warning" not in run_cli(capsys, "base", "busy", "--out", str(store))[1]

@@ -187,8 +187,12 @@ def test_every_printed_table_has_headings_for_people():
 def test_the_budget_axis_is_chosen_at_report_time(showcase, budget, column, per):
     results = optbench.results.load(showcase, "showcase")
     found = tables(results, budget)
-    # the fake cells spend one gradient per iteration, so the oracle budget is the gradient count
-    assert sorted(found["convergence"]["budget"]) == pytest.approx(sorted(results.traces[column]))
+    # the fake cells spend one gradient per iteration, so the oracle budget is the gradient count;
+    # a curve shows at most CURVE_POINTS rows of its cell's trace, log-spaced
+    from optbench.tasks.optimize import CURVE_POINTS, thin
+
+    shown = pd.concat(thin(trace, CURVE_POINTS) for _, trace in results.traces.groupby("cell_id", observed=True))
+    assert sorted(found["convergence"]["budget"]) == pytest.approx(sorted(shown[column]))
     # data profiles step at the budgets spent (oracle calls per n + 1, n = 2)
     steps = found["data_profile"]["alpha"].unique() * per
     assert set(steps.round(9)) <= {0.0, *results.traces[column].round(9)}
@@ -249,3 +253,20 @@ def test_the_readme_figures_script_draws_one_figure_per_suite_run(tmp_path):
     assert "kappa of run cond-run" in done.stdout
     assert "throughput: run tp-run has no data for throughput; skipped" in done.stderr
     assert "quickstart: no run in" in done.stderr
+
+
+def test_tables_streamed_from_the_store_equal_those_of_loaded_traces(showcase):
+    loaded = tables(optbench.results.load(showcase, "showcase"), "oracle")
+    streamed = tables(optbench.results.load(showcase, "showcase", traces=False), "oracle")
+    assert streamed.keys() == loaded.keys()
+    for name, frame in loaded.items():
+        pd.testing.assert_frame_equal(streamed[name], frame, check_dtype=False, check_categorical=False)
+
+
+def test_a_long_curve_is_thinned_log_spaced_keeping_its_ends():
+    from optbench.tasks.optimize import thin
+
+    trace = pd.DataFrame({"iter": range(100_000)})
+    kept = thin(trace, 400)["iter"].to_numpy()
+    assert len(kept) <= 401 and kept[0] == 0 and kept[-1] == 99_999 and (np.diff(kept) > 0).all()
+    assert thin(trace.head(50), 400).equals(trace.head(50))

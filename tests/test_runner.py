@@ -13,7 +13,9 @@ import pytest
 
 import optbench.results
 from optbench.cli import main
+from optbench.errors import OptbenchError
 from optbench.runner import run_suite
+from optbench.store import Store
 from optbench.suite import load_suite
 
 # Test-only plugins, installed through a real entry point so the worker processes load them too.
@@ -217,3 +219,26 @@ def test_the_dask_executor_records_the_same_cells_as_the_local_one(tmp_path):
     assert (local.cells[columns].sort_values("cell_id").reset_index(drop=True)
             .equals(dask.cells[columns].sort_values("cell_id").reset_index(drop=True)))
     assert len(set(dask.cells.pid)) == 2 and os.getpid() not in set(dask.cells.pid)
+
+
+def test_resume_latest_with_retry_failed_reruns_only_the_failed_cells(tmp_path):
+    suite = load_suite("suites/smoke.toml")
+    only = "quadratic(n=5,cond=10.0)*"
+    first = run_suite(suite, tmp_path, only=only, quiet=True)
+    before = optbench.results.load(tmp_path).cells.set_index("cell_id")
+    failed = before.index[0]
+    store = Store(tmp_path)
+    store.db.execute("UPDATE cells SET status = 'crashed', reason = 'simulated' WHERE cell_id = ?", (failed,))
+    store.db.commit()
+    store.close()
+    assert run_suite(suite, tmp_path, only=only, resume="latest", quiet=True).skipped_done == len(before)
+    assert optbench.results.load(tmp_path).cells.set_index("cell_id").loc[failed, "status"] == "crashed"
+
+    again = run_suite(suite, tmp_path, only=only, resume="latest", retry_failed=True, quiet=True)
+    after = optbench.results.load(tmp_path).cells.set_index("cell_id")
+    assert again.run_id == first.run_id and sum(again.counts.values()) == 1
+    assert after.loc[failed, "status"] == before.loc[failed, "status"] and len(after) == len(before)
+    kept = before.index.drop(failed)
+    assert (after.loc[kept, "finished"] == before.loc[kept, "finished"]).all()
+    with pytest.raises(OptbenchError, match="--retry-failed .* give --resume"):
+        run_suite(suite, tmp_path, only=only, retry_failed=True, quiet=True)

@@ -15,7 +15,7 @@ import optbench.results
 from optbench import columns
 from optbench.cli import main
 from optbench.store import CellRecord, Store, StoreError
-from tests.fake_runs import optimize_cell, write_run
+from fake_runs import optimize_cell, write_run
 
 numbers = st.one_of(st.integers(-2**63, 2**63 - 1), st.floats(allow_nan=True, allow_infinity=True), st.none())
 

@@ -15,10 +15,14 @@ from ..errors import ParameterError, SuiteError, suggest
 from ..grid import (Cell, axes, cell_id, count_objective_points, count_placements, count_points, format_params,
                     lookup, matching_rules, points)
 from ..params import bind
-from ..vocabulary import BUDGET_COLUMNS, BUDGET_LABELS
+from ..recording import Recorder
+from ..vocabulary import BUDGET_COLUMNS, BUDGET_LABELS, ORACLE_COUNTS
 from .base import Emit, Figure, Outcome, Task, short_value
 
-KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every")
+KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every", "record")
+CURVE_POINTS = 400  # rows of a cell's convergence curve in the report (log-spaced)
+CURVE_COLUMNS = (*ORACLE_COUNTS, "time", "f_gap", "grad_norm")
+PROFILE_COLUMNS = (*ORACLE_COUNTS, "time", "f", "f_gap")
 
 
 # ---- the grid -----------------------------------------------------------------------------------
@@ -70,6 +74,8 @@ def expand(data: dict, objectives: list, file: str, registry):
             if x0 is not None:  # only when given, so suites without starting points keep their cell ids
                 config["x0"] = x0
                 shown = {**obj_given, "x0": x0}
+            if data["record"] != "all":  # likewise: the default policy keeps the ids cells had before it
+                config["record"] = data["record"]
             label = (f"{obj}({format_params(shown)})/{opt}({format_params(opt_given)})/{backend}/{device}/{dtype}"
                      f"/seed={seed}" + (f"/rep={repeat}" if data["repeats"] > 1 else ""))
             yield Cell(cell_id(config), label, config)
@@ -92,12 +98,12 @@ def run(config: dict, emit: Emit) -> Outcome:
     optimizer = registry.optimizer(config["optimizer"]["name"], **config["optimizer"]["params"])
     backend = registry.backend(config["backend"])
     keep = (*BUDGET_COLUMNS, *config["metrics"])
-    every = config["trace_every"]
+    recorder = Recorder(config.get("record", "all"), config["trace_every"])
     held: list[dict] = []  # the latest row not yet emitted, so the last iteration is always kept
 
     def on_row(row: dict) -> None:
         row = {key: row[key] for key in keep}
-        held[:] = [] if row["iter"] % every == 0 else [row]
+        held[:] = [] if recorder.keep(row) else [row]
         if not held:
             emit(row)
 
@@ -150,17 +156,38 @@ def convergence_table(results, budget: str):
     from .. import analysis
 
     cells = results.cells
-    if not len(results.traces):
-        return pd.DataFrame()
     cells = cells.assign(problem=problem_labels(cells), method=method_labels(cells))
     cells = cells.sort_values([c for c in cells.columns if c == "objective" or c.startswith("objective.")])
-    rows = cells[["cell_id", "problem", "method"]].merge(results.traces, on="cell_id")  # panels in problem order
-    rows = rows.assign(budget=analysis.budget_values(rows, budget))
-    for metric in ("f_gap", "grad_norm"):
-        if metric not in rows:
-            rows[metric] = np.nan
+    found = {}
+    for run_id, cell_id, trace in results.each_trace(CURVE_COLUMNS):
+        trace = thin(trace.sort_values("iter"), CURVE_POINTS)
+        found[run_id, cell_id] = pd.DataFrame({"budget": analysis.budget_values(trace, budget),
+                                               "f_gap": trace["f_gap"], "grad_norm": trace["grad_norm"]})
+    parts = []
+    for cell in cells.itertuples(index=False):  # panels in problem order
+        curve = found.get((cell.run_id, cell.cell_id))
+        if curve is not None:
+            parts.append(curve.assign(problem=cell.problem, method=cell.method, seed=cell.seed, cell_id=cell.cell_id,
+                                      dtype=cell.dtype))
+    if not parts:
+        return pd.DataFrame()
+    rows = pd.concat(parts, ignore_index=True)
     rows = rows[np.isfinite(rows[["f_gap", "grad_norm"]].astype(float)).any(axis=1)]  # what a figure can draw
     return rows[["problem", "method", "seed", "cell_id", "dtype", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
+
+
+def thin(trace, points: int):
+    """At most about ``points`` rows of a trace, log-spaced in the row number, first and last kept.
+
+    A curve on a log axis looks the same; what the profiles and targets need is computed
+    from the whole trace, not from this.
+    """
+    import numpy as np
+
+    if len(trace) <= points:
+        return trace
+    keep = np.unique(np.concatenate([np.geomspace(1, len(trace), points).astype(int) - 1, [len(trace) - 1]]))
+    return trace.iloc[keep]
 
 
 def kappa_tables(results) -> dict:
@@ -192,14 +219,14 @@ def profile_tables(results, budget: str) -> dict:
     from .. import analysis
 
     cells = results.cells
-    if not len(results.traces) or analysis.solver_labels(cells).nunique() < 2:
+    if not results.has_traces() or analysis.solver_labels(cells).nunique() < 2:
         return {}
     performance, data = [], []
     for accuracy in PROFILE_ACCURACIES:
-        costs = analysis.problem_costs(cells, results.traces, budget, tau=accuracy)
+        costs = analysis.problem_costs(cells, lambda: results.each_trace(PROFILE_COLUMNS), budget, tau=accuracy)
         performance.append(analysis.performance_profile(costs).assign(accuracy=accuracy))
         data.append(analysis.data_profile(costs, per_dimension=budget == "oracle").assign(accuracy=accuracy))
-    counterparts = analysis.counterpart_table(cells, results.traces)
+    counterparts = analysis.counterpart_table(cells, lambda: results.each_trace(PROFILE_COLUMNS))
     return {"performance_profile": pd.concat(performance, ignore_index=True),
             "data_profile": pd.concat(data, ignore_index=True),
             **({"counterparts": counterparts} if len(counterparts) else {})}
