@@ -1,6 +1,6 @@
 """Shared set-up of the pytest-benchmark micro-benchmarks.
 
-Engines are compared single-threaded (see shared BENCHMARKING.md), and every group's times
+Engines are compared single-threaded (see docs/benchmarks.md), and every group's times
 are printed as ratios to its baseline measured in the same run: set ``benchmark.group``,
 ``benchmark.extra_info["role"]`` (``"subject"`` or ``"baseline"``) and optionally
 ``benchmark.extra_info["target"]`` (the largest acceptable subject/baseline ratio). A ratio

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -86,13 +87,19 @@ LOAD = "import optbench.results as r; t = r.load({path!r}, 'scale', columns=['f_
 REPORT = "from optbench.cli import main; main(['report', 'scale', '--out', {path!r}, '--dest', {dest!r}])"
 
 
-def measure(code: str) -> tuple[float, float, str]:
-    """(seconds, peak resident MB, stdout) of ``code`` run in a fresh Python process."""
-    peak = "import resource, sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+def measure(code: str) -> tuple[float, float, float, str]:
+    """(wall seconds, CPU seconds, peak resident MB, stdout) of ``code`` run in a fresh Python process.
+
+    CPU seconds (user + system) stay meaningful on a machine that other work shares, where
+    wall time stretches with the load.
+    """
+    usage = ("import resource, sys; u = resource.getrusage(resource.RUSAGE_SELF); "
+             "print(u.ru_utime + u.ru_stime, u.ru_maxrss, file=sys.stderr)")
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", f"{code}\n{peak}"], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", f"{code}\n{usage}"], capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
-    return seconds, int(done.stderr.split()[-1]) / 1024, done.stdout.strip()
+    cpu, peak_kb = done.stderr.split()[-2:]
+    return seconds, float(cpu), int(peak_kb) / 1024, done.stdout.strip()
 
 
 def scale(rows: int, home: Path) -> dict:
@@ -102,11 +109,13 @@ def scale(rows: int, home: Path) -> dict:
     database = build(home, rows)
     built = time.perf_counter() - start
     stored = ROWS_PER_CELL * max(1, rows // ROWS_PER_CELL)
-    load_s, load_mb, loaded = measure(LOAD.format(path=str(home)))
-    report_s, report_mb, _ = measure(REPORT.format(path=str(home), dest=str(home / "report.html")))
+    machine = os.getloadavg()[0]
+    load_s, load_cpu, load_mb, loaded = measure(LOAD.format(path=str(home)))
+    report_s, report_cpu, report_mb, _ = measure(REPORT.format(path=str(home), dest=str(home / "report.html")))
     assert int(loaded) == stored, (loaded, stored)
     return {"rows": stored, "bytes_per_row": database.stat().st_size / stored, "build_s": built,
-            "load_s": load_s, "load_mb": load_mb, "report_s": report_s, "report_mb": report_mb}
+            "load_s": load_s, "load_cpu": load_cpu, "load_mb": load_mb, "report_s": report_s,
+            "report_cpu": report_cpu, "report_mb": report_mb, "machine_load": (machine + os.getloadavg()[0]) / 2}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -114,14 +123,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("rows", nargs="+", type=float, help="trace rows per store, e.g. 1e5 1e6 1e7")
     parser.add_argument("--dir", help="where to build the stores (default: a temporary directory)")
     args = parser.parse_args(argv)
-    print("| trace rows | bytes per row on disk | build (s) | load one metric (s) | load peak RSS (MB) "
-          "| report (s) | report peak RSS (MB) |\n|---|---|---|---|---|---|---|")
+    print("| trace rows | bytes per row on disk | build (s) | load one metric: wall / CPU (s) | load peak RSS (MB) "
+          "| report: wall / CPU (s) | report peak RSS (MB) | machine load average |\n|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as scratch:
         for rows in args.rows:
             home = Path(args.dir or scratch) / f"rows-{int(rows)}"
             m = scale(int(rows), home)
-            print(f"| {m['rows']:.0e} | {m['bytes_per_row']:.1f} | {m['build_s']:.1f} | {m['load_s']:.1f} | "
-                  f"{m['load_mb']:.0f} | {m['report_s']:.1f} | {m['report_mb']:.0f} |", flush=True)
+            print(f"| {m['rows']:.0e} | {m['bytes_per_row']:.1f} | {m['build_s']:.1f} | "
+                  f"{m['load_s']:.1f} / {m['load_cpu']:.1f} | {m['load_mb']:.0f} | "
+                  f"{m['report_s']:.1f} / {m['report_cpu']:.1f} | {m['report_mb']:.0f} | {m['machine_load']:.1f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Throughput measurements: derivative evaluations per second, memory bandwidth, Jacobian modes.
 
-Timing follows shared/BENCHMARKING.md: a warm-up call first (timed: its seconds are the
+Timing follows the rules of docs/benchmarks.md: a warm-up call first (timed: its seconds are the
 ``warmup_time``, compilation included), then repeats each long enough
 (``min_time``) with the minimum kept; on CUDA the device is synchronised before the clock is
 read. The bandwidth probe measures the machine's copy bandwidth in the same process, so an

@@ -1,6 +1,6 @@
 """The ``torch`` backend: torch autograd on its fastest paths, CPU and CUDA.
 
-Measured on this project's machines (see docs/torch.md): ``torch.autograd.grad`` on a fresh
+Measured on this project's machines (see docs/plugins.md, "The torch backend"): ``torch.autograd.grad`` on a fresh
 leaf beats ``torch.func.grad`` about 2x for small inputs; Hessian-vector products by double
 backward beat ``jvp`` of ``grad`` 4-5x; ``functional.hessian(vectorize=True)`` beats the
 default 4x. Derivatives nest: while a backend method is evaluating ``f``, inner calls build

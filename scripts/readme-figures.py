@@ -1,4 +1,4 @@
-"""Render the README's figures: one PNG per suite, from that suite's latest run in a results store.
+"""Render the figures of docs/measurements.md: one PNG per suite, from that suite's latest run in a results store.
 
     .venv/bin/python scripts/readme-figures.py [--results results] [--dest docs/figures]
 

@@ -270,3 +270,21 @@ def test_a_long_curve_is_thinned_log_spaced_keeping_its_ends():
     kept = thin(trace, 400)["iter"].to_numpy()
     assert len(kept) <= 401 and kept[0] == 0 and kept[-1] == 99_999 and (np.diff(kept) > 0).all()
     assert thin(trace.head(50), 400).equals(trace.head(50))
+
+
+def test_many_seeds_of_a_method_are_drawn_as_their_median(tmp_path):
+    from optbench.tasks.optimize import MAX_CURVES
+
+    seeds = MAX_CURVES + 5
+    cells = [optimize_cell("quadratic", opt, seed=s, rate=rate, iterations=30 + s)
+             for opt, rate in (("gd", 0.8), ("nesterov", 0.5)) for s in range(seeds)]
+    cells.append(optimize_cell("rosenbrock", "gd", rate=0.9))
+    write_run(tmp_path, "many", cells)
+    curves = tables(optbench.results.load(tmp_path, "many", traces=False))["convergence"]
+    lines = curves[["problem", "method", "cell_id"]].drop_duplicates()
+    assert len(lines) == 3 and (lines["cell_id"] == f"median of {seeds} cells").sum() == 2
+    gd = curves[(curves["method"] == "gd") & curves["problem"].str.startswith("quadratic")]
+    # the median of rate**i over the seeds is rate**i itself until the shortest cell stops
+    early = gd[(gd["budget"] > 0) & (gd["budget"] <= 30)]
+    assert len(early) > 10
+    np.testing.assert_allclose(early["f_gap"], 0.8 ** np.floor(early["budget"] + 1e-9), rtol=1e-12)

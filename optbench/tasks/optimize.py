@@ -21,6 +21,7 @@ from .base import Emit, Figure, Outcome, Task, short_value
 
 KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every", "record")
 CURVE_POINTS = 400  # rows of a cell's convergence curve in the report (log-spaced)
+MAX_CURVES = 20  # cells of one method on one problem drawn one by one; more are drawn as their median
 CURVE_COLUMNS = (*ORACLE_COUNTS, "time", "f_gap", "grad_norm")
 PROFILE_COLUMNS = (*ORACLE_COUNTS, "time", "f", "f_gap")
 
@@ -149,7 +150,11 @@ def method_labels(cells):
 
 
 def convergence_table(results, budget: str):
-    """One row per recorded iteration: problem, method, seed, cell, dtype, budget spent, f - f*, |grad f|."""
+    """One row per recorded iteration: problem, method, seed, cell, dtype, budget spent, f - f*, |grad f|.
+
+    A method with more than ``MAX_CURVES`` cells on a problem (seeds, repeats) is one curve,
+    their median at each budget, whose ``cell_id`` reads ``median of N cells``.
+    """
     import numpy as np
     import pandas as pd
 
@@ -161,19 +166,52 @@ def convergence_table(results, budget: str):
     found = {}
     for run_id, cell_id, trace in results.each_trace(CURVE_COLUMNS):
         trace = thin(trace.sort_values("iter"), CURVE_POINTS)
-        found[run_id, cell_id] = pd.DataFrame({"budget": analysis.budget_values(trace, budget),
-                                               "f_gap": trace["f_gap"], "grad_norm": trace["grad_norm"]})
+        found[run_id, cell_id] = (analysis.budget_values(trace, budget).to_numpy(dtype=float),
+                                  trace["f_gap"].to_numpy(dtype=float), trace["grad_norm"].to_numpy(dtype=float))
     parts = []
-    for cell in cells.itertuples(index=False):  # panels in problem order
-        curve = found.get((cell.run_id, cell.cell_id))
-        if curve is not None:
-            parts.append(curve.assign(problem=cell.problem, method=cell.method, seed=cell.seed, cell_id=cell.cell_id,
-                                      dtype=cell.dtype))
+    for (problem, method), group in cells.groupby(["problem", "method"], sort=False):  # panels in problem order
+        curves = [(cell, found[cell.run_id, cell.cell_id]) for cell in group.itertuples(index=False)
+                  if (cell.run_id, cell.cell_id) in found]
+        if len(curves) > MAX_CURVES:
+            budgets, (gaps, norms) = median_curves([curve for _, curve in curves])
+            parts.append(pd.DataFrame({"budget": budgets, "f_gap": gaps, "grad_norm": norms, "problem": problem,
+                                       "method": method, "seed": np.nan, "cell_id": f"median of {len(curves)} cells",
+                                       "dtype": curves[0][0].dtype}))
+            continue
+        parts += [pd.DataFrame({"budget": spent, "f_gap": gaps, "grad_norm": norms, "problem": problem,
+                                "method": method, "seed": cell.seed, "cell_id": cell.cell_id, "dtype": cell.dtype})
+                  for cell, (spent, gaps, norms) in curves]
     if not parts:
         return pd.DataFrame()
     rows = pd.concat(parts, ignore_index=True)
     rows = rows[np.isfinite(rows[["f_gap", "grad_norm"]].astype(float)).any(axis=1)]  # what a figure can draw
     return rows[["problem", "method", "seed", "cell_id", "dtype", "budget", "f_gap", "grad_norm"]].reset_index(drop=True)
+
+
+def median_curves(curves: list[tuple]) -> tuple:
+    """The budgets of a common log-spaced grid and, per measure, the cells' median value there.
+
+    ``curves``: ``(budgets, values, values...)`` per cell, budgets increasing. A cell's value
+    at a budget is its last recorded one at or before it (NaN before its first row).
+    """
+    import warnings
+
+    import numpy as np
+
+    spent = np.concatenate([curve[0] for curve in curves])
+    positive = spent[spent > 0]
+    grid = np.unique(np.concatenate([[0.0] if (spent == 0).any() else [],
+                                     np.geomspace(positive.min(), positive.max(), CURVE_POINTS) if positive.size else []]))
+    medians = []
+    for measure in range(1, len(curves[0])):
+        table = np.full((len(curves), len(grid)), np.nan)
+        for row, curve in enumerate(curves):
+            at = np.searchsorted(curve[0], grid, side="right") - 1
+            table[row] = np.where(at >= 0, curve[measure][np.maximum(at, 0)], np.nan)
+        with warnings.catch_warnings():  # a budget no cell has reached yet is NaN, and says so
+            warnings.simplefilter("ignore", RuntimeWarning)
+            medians.append(np.nanmedian(table, axis=0))
+    return grid, medians
 
 
 def thin(trace, points: int):
@@ -259,7 +297,8 @@ def _plots():
 SOLVED_AT = {"iterations": "iteration {}", "oracle": "oracle call {}", "time": "{} s"}  # "solved at ..."
 FIGURES = (
     Figure("convergence", "Convergence", "f - f* (or the gradient norm where f* is unknown) against the budget; "
-           "one line per cell, one colour per method.", ("convergence",),
+           f"one line per cell (the median of a method's cells where it ran more than {MAX_CURVES} on a problem), "
+           "one colour per method.", ("convergence",),
            lambda t, budget: _plots().convergence(t["convergence"], BUDGET_LABELS[budget], SOLVED_AT[budget])),
     Figure("kappa", "Sensitivity to conditioning", "Iterations to tolerance against the condition number, "
            "log-log; lines are least-squares fits for kappa >= 10, their slopes beside theory "

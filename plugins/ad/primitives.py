@@ -1,7 +1,8 @@
 """The primitives the native engines differentiate: one list, one rule table per engine.
 
 Each engine (forward-mode ``dual``, reverse-mode ``tape``) has a table keyed by these names;
-``tests/test_ad_primitives.py`` checks that both tables cover the list exactly. A primitive's
+``test_rule_table_covers_the_primitives_exactly`` in ``tests/test_dual.py`` and
+``tests/test_tape_rules.py`` checks that both tables cover the list exactly. A primitive's
 value is always computed by the storage namespace's function of the same name (NumPy or
 torch through ``array_api_compat``), so only derivative rules differ between engines.
 

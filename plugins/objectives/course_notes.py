@@ -1,4 +1,4 @@
-"""The functions of the course notes (``shared/seeds``), with the notes' starting points."""
+"""The functions of the course notes, with the notes' starting points."""
 from __future__ import annotations
 
 import numpy as np
