@@ -18,6 +18,7 @@ import pandas as pd
 from .vocabulary import BUDGET_LABELS, KEY_COLUMNS, ORACLE_COUNTS, SUCCESS
 
 BUDGETS = tuple(BUDGET_LABELS)
+BUDGET_INPUTS = {"iterations": ("iter",), "oracle": ORACLE_COUNTS, "time": ("time",)}  # trace columns of each budget
 # Iterations to a fixed relative accuracy grow like kappa^p on quadratics (textbook rates).
 THEORY_EXPONENTS = {"gd": 1.0, "heavy_ball": 0.5, "nesterov": 0.5, "newton": 0.0}
 EVALUATION_MEASURES = ("f", "grad", "hvp", "hessian", "derivative")
@@ -25,11 +26,16 @@ PROBLEM_KEYS = ("backend", "device", "dtype", "seed", "x0")
 
 
 # ---- budgets and curves -------------------------------------------------------------------------
-def budget_values(frame: pd.DataFrame, budget: str) -> pd.Series:
-    """The budget axis of trace rows: ``iter``, the oracle calls summed, or ``time``."""
+def budget_values(frame: pd.DataFrame | dict, budget: str) -> pd.Series | np.ndarray:
+    """The budget axis of trace rows: ``iter``, the oracle calls summed, or ``time``.
+
+    ``frame`` is a trace frame, or one cell's trace as ``{column: array}`` (then an array).
+    """
     if budget == "iterations":
         return frame["iter"]
     if budget == "oracle":
+        if isinstance(frame, dict):
+            return np.nansum([np.asarray(frame[c], dtype=float) for c in ORACLE_COUNTS], axis=0)
         return frame[list(ORACLE_COUNTS)].sum(axis=1)
     if budget == "time":
         return frame["time"]
@@ -162,8 +168,8 @@ def problem_costs(cells: pd.DataFrame, traces: pd.DataFrame | Callable[[], Itera
     A solver solves a problem once ``f(x0) - f(x) >= (1 - tau) (f(x0) - f_L)``, f_L the best
     value any solver found on the problem (the known minimum when lower). ``traces`` is the
     trace frame, or for runs too large to hold a function that returns an iterator of
-    ``(run_id, cell_id, trace)`` one cell at a time (as ``Results.each_trace``); it is
-    called twice. Columns: ``problem`` (a label), ``solver``, ``n`` (the dimension), ``cost``
+    ``(run_id, cell_id, trace)`` one cell at a time (as ``Results.each_trace`` or, cheaper,
+    ``Results.each_columns``); it is called twice. Columns: ``problem`` (a label), ``solver``, ``n`` (the dimension), ``cost``
     (budget spent until the test first held; inf when it never did) and ``budget``.
     """
     cells = cells[cells["task"] == "optimize"].copy()
@@ -191,7 +197,7 @@ def problem_costs(cells: pd.DataFrame, traces: pd.DataFrame | Callable[[], Itera
         f0, f_low = start[run_id, cell_id], low[problem[run_id, cell_id]]
         with np.errstate(invalid="ignore"):
             solved = f0 - level >= (1.0 - tau) * (f0 - f_low)
-        spent = budget_values(trace, budget).to_numpy(dtype=float)
+        spent = np.asarray(budget_values(trace, budget), dtype=float)
         cost[run_id, cell_id] = spent[solved].min() if solved.any() else np.inf
     out = cells[["run_id", "cell_id", "problem", "solver", "objective.n"]].rename(columns={"objective.n": "n"})
     out["cost"] = [cost.get(key, np.inf) for key in zip(out["run_id"], out["cell_id"])]
@@ -272,15 +278,15 @@ def _each_cell(traces: pd.DataFrame) -> Iterable[tuple[str, str, pd.DataFrame]]:
         yield run_id, cell_id, trace.sort_values("iter")
 
 
-def _levels(trace: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _levels(trace: pd.DataFrame | dict) -> tuple[np.ndarray, np.ndarray]:
     """The values the convergence test compares, and the known minimum at each row.
 
     The test only compares differences of f, so a suite that recorded f - f* but not f
     (metrics = ["f_gap", ...]) is measured on f - f*, whose known minimum is 0.
     """
-    nan = np.full(len(trace), np.nan)
-    f = trace["f"].to_numpy(dtype=float) if "f" in trace else nan
-    gap = trace["f_gap"].to_numpy(dtype=float) if "f_gap" in trace else nan
+    nan = np.full(len(trace["iter"]), np.nan)
+    f = np.asarray(trace["f"], dtype=float) if "f" in trace else nan
+    gap = np.asarray(trace["f_gap"], dtype=float) if "f_gap" in trace else nan
     has_f = ~np.isnan(f)
     return np.where(has_f, f, gap), np.where(has_f, f - gap, 0.0)
 

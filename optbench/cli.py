@@ -265,14 +265,15 @@ def cmd_report(args, registry: Registry) -> int:
 
 def cmd_compare(args, registry: Registry) -> int:
     """Compare run B with run A of the same suite; exit 1 when a metric regressed past the threshold."""
-    from .compare import compare, format_comparison, parse_threshold
+    from .compare import TRACE_COLUMNS, compare, format_comparison, parse_threshold
     from .report import resolve_run
     from .results import load
 
     threshold = parse_threshold(args.threshold)
     store_a = args.baseline_out or args.out
     run_a, run_b = resolve_run(store_a, args.run_a), resolve_run(args.out, args.run_b)
-    comparison = compare(load(store_a, run_a), load(args.out, run_b), threshold)
+    comparison = compare(load(store_a, run_a, columns=TRACE_COLUMNS), load(args.out, run_b, columns=TRACE_COLUMNS),
+                         threshold)
     print(format_comparison(comparison, run_a, run_b, threshold))
     return 1 if comparison.regressed else 0
 

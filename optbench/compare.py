@@ -77,6 +77,7 @@ class Comparison:
 
 
 TARGET = 1e-6  # relative reduction of f - f* that defines time_to_target
+TRACE_COLUMNS = (*ORACLE_COUNTS, "time", "f_gap")  # all compare reads of the traces
 CONFIDENCE = 0.95  # of the bootstrap interval of a metric's mean ratio
 RESAMPLES = 2000
 LOAD_TOLERANCE = 1.0  # load averages further apart than one busy core: the runs competed differently

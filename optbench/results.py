@@ -61,11 +61,31 @@ class Results:
                     frame = self.traces.iloc[groups[key]]
                     yield *key, (frame if names is None else frame.reindex(columns=names))
             return
+        for run_id, cell_id, found in self.each_columns(columns, cells):
+            yield run_id, cell_id, pd.DataFrame(found)
+
+    def each_columns(self, columns: Iterable[str] | None = None,
+                     cells: pd.DataFrame | None = None) -> Iterator[tuple[str, str, dict[str, np.ndarray]]]:
+        """As :meth:`each_trace`, each trace as ``{column: NumPy array}``: no DataFrame per cell.
+
+        Every asked-for column is there (NaN where the cell did not record it); from the store,
+        rows come in iteration order, as recorded.
+        """
+        cells = self.cells if cells is None else cells
+        names = None if columns is None else list(dict.fromkeys(["iter", *columns]))
+        if self.source is None:
+            for run_id, cell_id, frame in self.each_trace(columns, cells):
+                yield run_id, cell_id, {name: frame[name].to_numpy() for name in (names or frame.columns)}
+            return
+        if not len(cells):
+            return
         store = Store(self.source, create=False)
         try:
             for run_id, ids in cells.groupby("run_id", sort=False)["cell_id"]:
-                for cell_id, _, found in store.traces(run_id, ids, names):
-                    yield run_id, cell_id, pd.DataFrame(found).reindex(columns=names)
+                for cell_id, rows, found in store.traces(run_id, ids, names):
+                    if names is not None:  # in the order asked for, NaN for what the cell did not record
+                        found = {name: found[name] if name in found else np.full(rows, np.nan) for name in names}
+                    yield run_id, cell_id, found
         finally:
             store.close()
 

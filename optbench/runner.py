@@ -21,7 +21,7 @@ from .progress import Progress
 from .registry import load_registry
 from .store import CellRecord, Store, StoreError
 from .suite import Suite, SuiteError, parse_suite
-from .vocabulary import TIMING_COLUMNS
+from .vocabulary import FAILED, TIMING_COLUMNS
 
 
 @dataclass

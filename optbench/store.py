@@ -351,10 +351,6 @@ class Store:
         if current is not None:
             yield current, rows, found
 
-    def trace_names(self, run_id: str) -> list[str]:
-        """The names of the trace columns the run's cells recorded."""
-        return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM traces WHERE run_id = ?", (run_id,))]
-
     def size(self, run_id: str) -> tuple[int, int]:
         """(trace rows, bytes of compressed trace columns) of a run."""
         rows = self.db.execute("SELECT COALESCE(SUM(trace_rows), 0) FROM cells WHERE run_id = ?", (run_id,)).fetchone()

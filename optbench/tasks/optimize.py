@@ -22,8 +22,9 @@ from .base import Emit, Figure, Outcome, Task, short_value
 KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every", "record")
 CURVE_POINTS = 400  # rows of a cell's convergence curve in the report (log-spaced)
 MAX_CURVES = 20  # cells of one method on one problem drawn one by one; more are drawn as their median
-CURVE_COLUMNS = (*ORACLE_COUNTS, "time", "f_gap", "grad_norm")
-PROFILE_COLUMNS = (*ORACLE_COUNTS, "time", "f", "f_gap")
+CURVE_COLUMNS = ("f_gap", "grad_norm")  # with the budget's own columns
+PROFILE_COLUMNS = ("f", "f_gap")
+TARGET_COLUMNS = (*ORACLE_COUNTS, "time", "f_gap")  # what analysis.targets_reached reads
 
 
 # ---- the grid -----------------------------------------------------------------------------------
@@ -164,10 +165,10 @@ def convergence_table(results, budget: str):
     cells = cells.assign(problem=problem_labels(cells), method=method_labels(cells))
     cells = cells.sort_values([c for c in cells.columns if c == "objective" or c.startswith("objective.")])
     found = {}
-    for run_id, cell_id, trace in results.each_trace(CURVE_COLUMNS):
-        trace = thin(trace.sort_values("iter"), CURVE_POINTS)
-        found[run_id, cell_id] = (analysis.budget_values(trace, budget).to_numpy(dtype=float),
-                                  trace["f_gap"].to_numpy(dtype=float), trace["grad_norm"].to_numpy(dtype=float))
+    for run_id, cell_id, trace in results.each_columns((*analysis.BUDGET_INPUTS[budget], *CURVE_COLUMNS)):
+        keep = thin_index(trace["iter"], CURVE_POINTS)
+        found[run_id, cell_id] = tuple(np.asarray(values, dtype=float)[keep] for values in
+                                       (analysis.budget_values(trace, budget), trace["f_gap"], trace["grad_norm"]))
     parts = []
     for (problem, method), group in cells.groupby(["problem", "method"], sort=False):  # panels in problem order
         curves = [(cell, found[cell.run_id, cell.cell_id]) for cell in group.itertuples(index=False)
@@ -214,18 +215,23 @@ def median_curves(curves: list[tuple]) -> tuple:
     return grid, medians
 
 
-def thin(trace, points: int):
-    """At most about ``points`` rows of a trace, log-spaced in the row number, first and last kept.
+def thin_index(iterations, points: int):
+    """Row numbers of at most about ``points`` rows, in iteration order, log-spaced, first and last kept.
 
     A curve on a log axis looks the same; what the profiles and targets need is computed
     from the whole trace, not from this.
     """
     import numpy as np
 
-    if len(trace) <= points:
-        return trace
-    keep = np.unique(np.concatenate([np.geomspace(1, len(trace), points).astype(int) - 1, [len(trace) - 1]]))
-    return trace.iloc[keep]
+    order = np.argsort(np.asarray(iterations), kind="stable")
+    if len(order) <= points:
+        return order
+    return order[np.unique(np.concatenate([np.geomspace(1, len(order), points).astype(int) - 1, [len(order) - 1]]))]
+
+
+def thin(trace, points: int):
+    """The rows of a trace frame that :func:`thin_index` keeps."""
+    return trace.iloc[thin_index(trace["iter"], points)]
 
 
 def kappa_tables(results) -> dict:
@@ -259,12 +265,13 @@ def profile_tables(results, budget: str) -> dict:
     cells = results.cells
     if not results.has_traces() or analysis.solver_labels(cells).nunique() < 2:
         return {}
+    columns = (*analysis.BUDGET_INPUTS[budget], *PROFILE_COLUMNS)
     performance, data = [], []
     for accuracy in PROFILE_ACCURACIES:
-        costs = analysis.problem_costs(cells, lambda: results.each_trace(PROFILE_COLUMNS), budget, tau=accuracy)
+        costs = analysis.problem_costs(cells, lambda: results.each_columns(columns), budget, tau=accuracy)
         performance.append(analysis.performance_profile(costs).assign(accuracy=accuracy))
         data.append(analysis.data_profile(costs, per_dimension=budget == "oracle").assign(accuracy=accuracy))
-    counterparts = analysis.counterpart_table(cells, lambda: results.each_trace(PROFILE_COLUMNS))
+    counterparts = analysis.counterpart_table(cells, lambda: results.each_trace(TARGET_COLUMNS))
     return {"performance_profile": pd.concat(performance, ignore_index=True),
             "data_profile": pd.concat(data, ignore_index=True),
             **({"counterparts": counterparts} if len(counterparts) else {})}
