@@ -288,3 +288,13 @@ def test_many_seeds_of_a_method_are_drawn_as_their_median(tmp_path):
     early = gd[(gd["budget"] > 0) & (gd["budget"] <= 30)]
     assert len(early) > 10
     np.testing.assert_allclose(early["f_gap"], 0.8 ** np.floor(early["budget"] + 1e-9), rtol=1e-12)
+
+
+def test_runtime_distributions_of_a_streamed_bbob_run_equal_the_loaded_ones(tmp_path):
+    cells = [optimize_cell("bbob", opt, objective_params={"function": f}, rate=rate, iterations=60)
+             for opt, rate in (("gd", 0.8), ("nesterov", 0.6)) for f in (1, 20)]
+    write_run(tmp_path, "bbob", cells)
+    loaded = tables(optbench.results.load(tmp_path, "bbob"))["runtime_distribution"]
+    streamed = tables(optbench.results.load(tmp_path, "bbob", traces=False))["runtime_distribution"]
+    assert len(loaded)
+    pd.testing.assert_frame_equal(streamed, loaded, check_dtype=False)

@@ -279,12 +279,19 @@ def profile_tables(results, budget: str) -> dict:
 
 def runtime_tables(results, budget: str) -> dict:
     """COCO's runtime distributions (:mod:`optbench.ecdf`), for runs with bbob cells."""
-    from .. import ecdf
+    import pandas as pd
+
+    from .. import analysis, ecdf
 
     cells = results.cells
     if "objective" not in cells or not (cells["objective"] == "bbob").any():
         return {}
-    distribution = ecdf.runtime_distribution(ecdf.runtimes(cells, results.traces, budget))
+    traces = results.traces
+    if results.source is not None:  # streamed: read the two or five columns the runtimes need
+        frames = [trace.assign(run_id=run_id, cell_id=cell_id) for run_id, cell_id, trace
+                  in results.each_trace((*analysis.BUDGET_INPUTS[budget], "f_gap"))]
+        traces = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    distribution = ecdf.runtime_distribution(ecdf.runtimes(cells, traces, budget))
     return {"runtime_distribution": distribution} if len(distribution) else {}
 
 
