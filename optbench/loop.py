@@ -112,12 +112,12 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
         np.asarray(x0, dtype=np.float64), (objective.n,)))
     x = backend.asarray(start, dtype=dtype, device=device)
     oracle = Oracle(objective, backend)
-    # f(x*) checks a cached minimum; on the run's backend it imports no other array library
+    warmup_time = warm_up(objective, backend, x, optimizer.needs, device) if warmup else 0.0
+    # f(x*) checks a cached minimum; on the run's backend (warm by now) it imports nothing more
     evaluate = (lambda a: float(objective(backend.asarray(a, dtype="float64")))) \
         if "float64" in backend.capabilities.dtypes else None
     f_star, x_star, setup_time = reference_point(objective, metrics, stop, evaluate)
     x_star = None if x_star is None else backend.asarray(x_star, dtype=dtype, device=device)
-    warmup_time = warm_up(objective, backend, x, optimizer.needs, device) if warmup else 0.0
 
     recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row,
                         grad_norm="grad_norm" in metrics or stop.tol_grad is not None)
