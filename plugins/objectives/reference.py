@@ -77,8 +77,14 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def logistic_regression_minimizer(X: np.ndarray, y: np.ndarray, reg: float) -> np.ndarray:
-    """argmin (1/m) sum softplus(-y_i x_i^T w) + reg/2 |w|^2, by Newton on the analytic Hessian."""
+    """argmin (1/m) sum softplus(-y_i x_i^T w) + reg/2 |w|^2, by Newton on the analytic Hessian.
+
+    Forming X^T D X costs m n^2, a hundred gradients' worth, so an inverse Hessian is kept while
+    it still cuts |g| tenfold per step (near the minimiser the Hessian hardly changes) and
+    formed again only when progress slows.
+    """
     m, n = X.shape
+    kept = {"inverse": None, "g_norm": math.inf}
 
     def value_and_grad(w):
         margins = y * (X @ w)
@@ -86,10 +92,13 @@ def logistic_regression_minimizer(X: np.ndarray, y: np.ndarray, reg: float) -> n
                 X.T @ (-y * sigmoid(-margins)) / m + reg * w)
 
     def direction(w, g):
-        p = sigmoid(X @ w)
-        weighted = X * np.sqrt(p * (1.0 - p) / m)[:, None]
-        hessian = weighted.T @ weighted + reg * np.eye(n)
-        return -np.linalg.solve(hessian, g)
+        g_norm = float(np.linalg.norm(g))
+        if kept["inverse"] is None or g_norm > 0.1 * kept["g_norm"]:
+            p = sigmoid(X @ w)
+            weighted = X * np.sqrt(p * (1.0 - p) / m)[:, None]
+            kept["inverse"] = np.linalg.inv(weighted.T @ weighted + reg * np.eye(n))
+        kept["g_norm"] = g_norm
+        return -(kept["inverse"] @ g)
 
     return newton(value_and_grad, direction, np.zeros(n))
 
