@@ -100,7 +100,7 @@ def test_ba_matches_gradbenchs_reference_in_its_format(registry):
 @pytest.mark.parametrize("backend_name", ["torch", "dual", "tape"])
 def test_ba_sparse_jacobian_is_the_jacobian(registry, backend_name):
     """The compressed Jacobian times random vectors equals the residuals' JVPs."""
-    objective = registry.objective("ba", problem=1, mode="forward" if backend_name == "dual" else "reverse")
+    objective = registry.objective("ba", problem=0, mode="forward" if backend_name == "dual" else "reverse")
     backend = registry.backend(backend_name)
     x = backend.asarray(objective.x0())
     offsets, columns = objective.sparsity()
@@ -111,7 +111,7 @@ def test_ba_sparse_jacobian_is_the_jacobian(registry, backend_name):
     np.testing.assert_allclose(matrix @ v, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
 
 
-SMALL = {"gmm": {"d": 3, "k": 4, "samples": 50}, "ba": {"problem": 2}, "lstm": {"layers": 2, "chars": 6},
+SMALL = {"gmm": {"d": 3, "k": 4, "samples": 50}, "ba": {"problem": 0}, "lstm": {"layers": 2, "chars": 6},
          "kmeans": {"k": 10, "samples": 200, "d": 3}, "llsq": {"samples": 40, "n": 12}, "lse": {"n": 300},
          "det": {"ell": 6}, "ode": {"n": 60, "steps": 20}}
 
@@ -148,6 +148,7 @@ def test_gradients_agree_with_finite_differences(registry, name):
 def test_dimension_follows_from_the_parameters(registry):
     assert registry.objective("gmm", d=10, k=5).n == 5 * (1 + 20 + 45)
     assert registry.objective("ba", problem=1).n == 11 * 49 + 3 * 7776 + 31843
+    assert registry.objective("ba").n == 11 * 2 + 3 * 3 + 5  # the default: a small replica
     assert registry.objective("det", ell=7).n == 49
     with pytest.raises(ParameterError, match="follows from its parameters"):
         registry.objective("gmm", n=3, d=2, k=5)

@@ -13,8 +13,10 @@ from optbench import Param
 
 from .base import SEED, Workload
 
-# (N, M, P) of ADBench's ba1 ... ba20 (the numbers in the data files' names)
+# (N, M, P) of problem 0, a small replica of the same data for quick checks (not an ADBench
+# size), then of ADBench's ba1 ... ba20 (the numbers in the data files' names)
 PROBLEMS = (
+    (2, 3, 5),
     (49, 7776, 31843), (21, 11315, 36455), (161, 48126, 182072), (372, 47423, 204472), (257, 65132, 225911),
     (539, 65220, 277273), (93, 61203, 287451), (88, 64298, 383937), (810, 88814, 393775), (1197, 126327, 563734),
     (1723, 156502, 678718), (253, 163691, 899155), (245, 198739, 1091386), (356, 226730, 1255268),
@@ -60,7 +62,8 @@ def observation_errors(xp, local, feature):
 
 
 class BundleAdjustment(Workload):
-    """ADBench's bundle adjustment, problem ba1 ... ba20: residuals (2P reprojection, P weight).
+    """ADBench's bundle adjustment, problem ba1 ... ba20 (0: a small replica, the default so that
+    quick checks stay quick): residuals (2P reprojection, P weight).
 
     GradBench times the residuals and their sparse Jacobian; the objective is half their sum
     of squares, so optimizers can use it too. :meth:`jacobian` compresses the Jacobian: each
@@ -71,7 +74,8 @@ class BundleAdjustment(Workload):
     source = "ADBench BA data ba1-ba20, GradBench evals/ba"
     derivative = "jacobian"
     params = {
-        "problem": Param(int, 1, "ADBench problem number (ba1 ... ba20)", ge=1, le=len(PROBLEMS)),
+        "problem": Param(int, 0, "ADBench problem number (ba1 ... ba20); 0: a 5-observation replica for quick checks",
+                         ge=0, le=len(PROBLEMS) - 1),
         "mode": Param(str, "reverse", "how the sparse Jacobian is compressed: reverse (3 VJPs) or forward (15 JVPs)",
                       choices=MODES),
         "seed": SEED,
@@ -79,11 +83,11 @@ class BundleAdjustment(Workload):
 
     @classmethod
     def dimension(cls, params):
-        cameras, points, observations = PROBLEMS[params["problem"] - 1]
+        cameras, points, observations = PROBLEMS[params["problem"]]
         return CAMERA_SIZE * cameras + 3 * points + observations
 
     def setup(self):
-        self.cameras, self.points, self.observations = PROBLEMS[self.p["problem"] - 1]
+        self.cameras, self.points, self.observations = PROBLEMS[self.p["problem"]]
         seen = np.arange(self.observations)
         self.camera_of, self.point_of = seen % self.cameras, seen % self.points
         self.point = np.concatenate([np.tile(CAMERA, self.cameras), np.tile(POINT, self.points),

@@ -35,7 +35,7 @@ class LongShortTermMemory(Workload):
     size_params = ("layers", "chars")
     params = {
         "layers": Param(int, 2, "number l of LSTM layers", ge=1),
-        "chars": Param(int, 1024, "number c of characters in the sequence", ge=2),
+        "chars": Param(int, 16, "number c of characters in the sequence (ADBench's: 1024, 4096, 8192)", ge=2),
         "seed": SEED,
     }
 
