@@ -35,7 +35,7 @@ GROUP = "optbench"
 BUILTIN_DISTRIBUTION = "optbench"
 ENV_DISABLE_AUTOLOAD = "OPTBENCH_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCK = "OPTBENCH_BLOCK_PLUGINS"
-RESERVED_BACKENDS = frozenset({"torch", "dual", "tape", "jax"})
+RESERVED_BACKENDS = frozenset({"torch", "dual", "tape", "jax", "dual_compiled", "tape_compiled"})
 
 # kind -> (hook name, base class, singular noun)
 KINDS = {

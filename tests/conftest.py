@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import optbench
+# The compiled backends replay their captured programs without TorchInductor in the test run
+# (one C++ compilation per program would take minutes); tests/test_compiled.py compiles for real.
+os.environ.setdefault("OPTBENCH_COMPILER", "fx")
+
+import optbench  # noqa: E402
 
 
 def write_dist(site: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str],

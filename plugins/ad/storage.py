@@ -17,7 +17,32 @@ def engine_storage(sxp):
     """The namespace an engine computes in for the storage namespace ``sxp``."""
     import array_api_compat.numpy
 
-    return fast_numpy() if sxp is array_api_compat.numpy else sxp
+    if sxp is array_api_compat.numpy:
+        return fast_numpy()
+    if sxp.__name__ == "array_api_compat.torch":
+        return traceable_torch()
+    return sxp
+
+
+@cache
+def traceable_torch() -> types.ModuleType:
+    """array_api_compat.torch with its value-dependent functions written as pure array operations.
+
+    array_api_compat's ``sign`` patches NaNs in with a boolean-mask assignment, which reads
+    array values: neither a compiled engine's capture nor a CUDA stream can follow that.
+    """
+    import array_api_compat.torch as ctorch
+    import torch
+
+    def sign(x, /):
+        if x.dtype.is_complex:
+            return ctorch.sign(x)
+        return torch.where(torch.isnan(x), x, torch.sign(x))
+
+    ns = types.ModuleType("optbench_plugins.ad.traceable_torch", traceable_torch.__doc__)
+    ns.__dict__.update({name: value for name, value in vars(ctorch).items() if not name.startswith("__")})
+    ns.__dict__.update(sign=sign)
+    return ns
 
 
 @cache

@@ -15,6 +15,7 @@ import array_api_compat
 import numpy as np
 
 from optbench import Backend, Capabilities
+from optbench_plugins.ad.compiled import Compiled
 
 from .array import Dual, differentiating, split, strip
 from .namespace import namespace_for, storage_namespace
@@ -208,3 +209,10 @@ def _cuda_count() -> int:
     # torch not imported yet means no CUDA work was queued through it
     torch = sys.modules.get("torch")
     return torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
+
+
+class CompiledDualBackend(Compiled, DualBackend):
+    """The dual engine's tangent passes captured once per input shape and replayed compiled."""
+
+    name = "dual_compiled"
+    description = "optbench's forward-mode engine, its tangent passes compiled by TorchInductor"

@@ -10,6 +10,7 @@ import array_api_compat
 import numpy as np
 
 import optbench
+from optbench_plugins.ad.compiled import Compiled
 
 from . import graph
 from .array import Tape, TapeArray, strip
@@ -163,3 +164,10 @@ def _jacobian(tape: Tape, root: TapeArray, out: Any) -> Any:
     rows = [tape.gradient(out, [root], seed=ops.reshape(basis[i], shape), keep=i < m - 1)[0]
             for i in range(m)]
     return ops.reshape(ops.stack(rows), shape + tuple(root.shape))
+
+
+class CompiledTapeBackend(Compiled, TapeBackend):
+    """The tape's sweeps captured once per input shape and replayed as one compiled program."""
+
+    name = "tape_compiled"
+    description = "optbench's reverse-mode engine, forward and reverse sweeps compiled by TorchInductor"

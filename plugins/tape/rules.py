@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
+from optbench_plugins.ad.compiled import capturing
 from optbench_plugins.ad.primitives import BINARY
 
 
@@ -191,7 +192,7 @@ def prod_vjp(xp, ans, x, axis=None, keepdims=False):
     shape = tuple(x.shape)
     if x.ndim == 0:
         return lambda g: g * xp.ones_like(x)
-    if not xp.any(x == 0):
+    if not capturing() and not xp.any(x == 0):  # a capture takes the branch exact for any x
         return lambda g: expand_reduced(xp, g, shape, axis, keepdims) * (
             expand_reduced(xp, ans, shape, axis, keepdims) / x)
     axes = range(x.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
