@@ -42,7 +42,9 @@ def capturing() -> bool:
     """Whether this thread is capturing a program: rules then skip value-dependent shortcuts."""
     return getattr(_state, "capturing", False)
 
-METHODS = ("value", "value_and_grad", "grad", "jvp", "vjp", "hvp", "hessian", "jacobian")
+# Larger captured programs are replayed as captured, not compiled: TorchInductor's compile time
+# grows with the program (a tape Jacobian of m outputs holds m reverse sweeps).
+MAX_COMPILED_NODES = 5000
 
 
 class Compiled:
@@ -138,7 +140,13 @@ class Compiled:
         except Exception as exc:  # anything make_fx cannot follow: value-dependent control flow, ...
             reason = f"cannot be captured: {_where(exc)}{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         else:
-            return graph if self.compiler == "fx" else _inductor(graph, args)
+            size = len(graph.graph.nodes)
+            if self.compiler == "fx" or size <= MAX_COMPILED_NODES:
+                return graph if self.compiler == "fx" else _inductor(graph, args)
+            self.fallbacks[_label(f, method)] = (
+                f"{size} operations, above {MAX_COMPILED_NODES}: the captured program is replayed uncompiled "
+                "(compile time grows with the program, e.g. one reverse sweep per Jacobian row)")
+            return graph
         finally:
             _state.capturing = False
         self.fallbacks[_label(f, method)] = reason
