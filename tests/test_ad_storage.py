@@ -51,8 +51,14 @@ def test_broadcast_reshape_transpose_ones_match(shape):
         assert same(FAST.matmul(y, y.mT), cnp.matmul(y, y.mT))
 
 
-def test_only_numpy_storage_is_replaced():
+def test_numpy_storage_is_fast_and_torch_storage_traceable():
     import array_api_compat.torch as ctorch
+    import torch
+    from torch.fx.experimental.proxy_tensor import make_fx
 
-    assert engine_storage(cnp) is FAST and engine_storage(ctorch) is ctorch
-    assert FAST.exp is cnp.exp and FAST.float64 is cnp.float64
+    assert engine_storage(cnp) is FAST and FAST.exp is cnp.exp and FAST.float64 is cnp.float64
+    storage = engine_storage(ctorch)
+    assert storage.exp is ctorch.exp and storage is engine_storage(ctorch)
+    x = torch.tensor([-2.0, 0.0, float("nan"), 3.0])
+    torch.testing.assert_close(storage.sign(x), ctorch.sign(x), equal_nan=True)
+    make_fx(storage.sign)(x)  # array_api_compat's own sign reads values through a boolean mask
