@@ -141,3 +141,16 @@ def test_registered_and_listed():
     assert {"tape_compiled", "dual_compiled"} <= set(registry.backends)
     with pytest.raises(ValueError, match="compiler must be one of"):
         CompiledTapeBackend(compiler="nvcc")
+
+
+def test_calls_of_many_passes_stay_interpreted():
+    """A capture would keep every pass's arrays alive: chunked gradients, Hessian rows."""
+    f = optbench.objective("sin_exp", n=100)
+    x = torch.linspace(-1, 1, 100, dtype=torch.float64)
+    dual, tape = CompiledDualBackend(compiler="fx", chunk=1), CompiledTapeBackend(compiler="fx")
+    _close(dual.grad(f, x), TAPE.grad(f, x))
+    _close(tape.hessian(f, x), TAPE.hessian(f, x))
+    assert "100 chunk passes, above 64" in dual.fallbacks["sin_exp.value_and_grad"]
+    assert "100 reverse sweeps (one per Hessian row)" in tape.fallbacks["sin_exp.hessian"]
+    _close(tape.grad(f, x), TAPE.grad(f, x))  # one sweep: captured
+    assert "sin_exp.value_and_grad" not in tape.fallbacks

@@ -45,6 +45,7 @@ def capturing() -> bool:
 # Larger captured programs are replayed as captured, not compiled: TorchInductor's compile time
 # grows with the program (a tape Jacobian of m outputs holds m reverse sweeps).
 MAX_COMPILED_NODES = 5000
+MAX_CAPTURED_PASSES = 64
 
 
 class Compiled:
@@ -131,6 +132,10 @@ class Compiled:
     def _compile(self, method: str, f: Callable, args: tuple) -> Callable | None:
         from torch.fx.experimental.proxy_tensor import make_fx
 
+        too_large = self._too_large(method, f, args)
+        if too_large:
+            self.fallbacks[_label(f, method)] = too_large
+            return None
         program = functools.partial(self._interpreted, method, f)
         _state.capturing = True
         try:
@@ -151,6 +156,24 @@ class Compiled:
             _state.capturing = False
         self.fallbacks[_label(f, method)] = reason
         return None
+
+
+    def _too_large(self, method: str, f: Callable, args: tuple) -> str | None:
+        """Why this call would make too many passes to capture, or None.
+
+        A capture keeps every intermediate array of every pass alive until it ends, so an
+        engine whose method makes many passes (one per chunk, one per Jacobian row) says so
+        here, and those calls stay interpreted, freeing each pass as they go.
+        """
+        return None
+
+
+def too_many_passes(passes: int, what: str) -> str | None:
+    """The fallback reason for a call of ``passes`` passes, above :data:`MAX_CAPTURED_PASSES`."""
+    if passes <= MAX_CAPTURED_PASSES:
+        return None
+    return (f"{passes} {what}, above {MAX_CAPTURED_PASSES}: a captured program would hold every pass's "
+            "arrays at once, so it runs interpreted")
 
 
 class _NotPlain(Exception):

@@ -15,7 +15,7 @@ import array_api_compat
 import numpy as np
 
 from optbench import Backend, Capabilities
-from optbench_plugins.ad.compiled import Compiled
+from optbench_plugins.ad.compiled import Compiled, too_many_passes
 
 from .array import Dual, differentiating, split, strip
 from .namespace import namespace_for, storage_namespace
@@ -216,3 +216,11 @@ class CompiledDualBackend(Compiled, DualBackend):
 
     name = "dual_compiled"
     description = "optbench's forward-mode engine, its tangent passes compiled by TorchInductor"
+
+    def _too_large(self, method, f, args):
+        """Everything but ``jvp`` makes one pass per chunk of inputs (twice nested for Hessians)."""
+        if method in ("value", "jvp"):
+            return None
+        x = args[0]
+        passes = math.ceil(math.prod(x.shape) / self.chunk_size(x))
+        return too_many_passes(passes ** 2 if method == "hessian" else passes, "chunk passes")

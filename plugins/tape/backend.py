@@ -10,7 +10,7 @@ import array_api_compat
 import numpy as np
 
 import optbench
-from optbench_plugins.ad.compiled import Compiled
+from optbench_plugins.ad.compiled import Compiled, too_many_passes
 
 from . import graph
 from .array import Tape, TapeArray, strip
@@ -171,3 +171,12 @@ class CompiledTapeBackend(Compiled, TapeBackend):
 
     name = "tape_compiled"
     description = "optbench's reverse-mode engine, forward and reverse sweeps compiled by TorchInductor"
+
+    def _too_large(self, method, f, args):
+        """``hessian`` makes one reverse sweep per input, ``jacobian`` one per output."""
+        if method == "hessian":
+            return too_many_passes(math.prod(args[0].shape), "reverse sweeps (one per Hessian row)")
+        if method == "jacobian":
+            return too_many_passes(math.prod(getattr(self._interpreted("value", f, args[0]), "shape", ())),
+                                   "reverse sweeps (one per Jacobian row)")
+        return None
