@@ -189,6 +189,15 @@ class RaisingBackend(TorchBackend):
         raise RuntimeError("fault_backend_raises fails in value_and_grad")
 
 
+class UnmakeableBackend(TorchBackend):
+    """Cannot even be made: only its own cells may suffer."""
+
+    name = "fault_backend_init"
+
+    def __init__(self):
+        raise RuntimeError("fault_backend_init fails in __init__")
+
+
 @optbench.hookimpl
 def optbench_register_objectives(register):
     for cls in (Hang, GilHang, Segfault, OutOfMemory, Exit, NotANumber, Prints, Raises, SlowSquare):
@@ -202,5 +211,5 @@ def optbench_register_optimizers(register):
 
 @optbench.hookimpl
 def optbench_register_backends(register):
-    for cls in (ScalarGradient, MatrixGradient, RaisingBackend):
+    for cls in (ScalarGradient, MatrixGradient, RaisingBackend, UnmakeableBackend):
         register(cls)

@@ -52,7 +52,7 @@ timeout = 1e300
 
 [[grid]]
 objectives = [{ name = "quadratic", params = { n = 3 } }]
-backends = ["fault_grad_1", "fault_grad_nn", "fault_backend_raises"]
+backends = ["fault_grad_1", "fault_grad_nn", "fault_backend_raises", "fault_backend_init"]
 """
 
 SLOW = """
@@ -175,6 +175,7 @@ def cell(cells: dict, prefix: str):
     ("quadratic(n=3)/fault_gd(where=init)", "crashed", "fails in init"),
     ("quadratic(n=3)/fault_gd(where=step)", "crashed", "fails in step"),
     ("quadratic(n=3)/gd()/fault_backend_raises", "crashed", "fails in value_and_grad"),
+    ("quadratic(n=3)/gd()/fault_backend_init", "crashed", "fails in __init__"),
 ])
 def test_each_misbehaving_cell_gets_its_status_and_the_suite_goes_on(fault_run, label, status, reason):
     home, code, out, err = fault_run
