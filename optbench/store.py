@@ -1,10 +1,11 @@
 """The results store: one SQLite file (WAL) with tables ``runs``, ``cells`` and ``traces``.
 
-The runner's driver is the only writer; each finished cell (its row and all its trace columns)
-is one transaction, so killing the driver loses at most the cells in flight. A trace is kept
-as one compressed typed column per row of ``traces`` (:mod:`optbench.columns`), so a reader
-fetches only the cells and columns it asks for. A file that is not an optbench store
-(foreign, corrupt, a newer format) is refused, never overwritten; a store of an older format
+The runner's driver is the only writer of its run; each finished cell (its row and all its
+trace columns) is one transaction, so killing the driver loses at most the cells in flight. A
+trace is kept as one compressed typed column per row of ``traces`` (:mod:`optbench.columns`),
+so a reader fetches only the cells and columns it asks for. A file that is not an intact
+optbench store (foreign, damaged, a newer format) is refused before anything is written, and
+opening it adds no file beside it; reading commands never write. A store of an older format
 is refused with the command that converts it (:func:`upgrade`).
 """
 from __future__ import annotations

@@ -6,9 +6,11 @@ torch is paid once per worker, not per cell.
 It talks to its supervisor over two pipes: ``("ready", pid, host)`` once, then per cell
 ``("start",)``, ``("rows", [...])`` batches flushed every few milliseconds by a background
 thread (so a cell killed later still has its trace up to then), and ``("done", status,
-reason, metrics)``. A :class:`Slot` supervises one worker: a worker that dies is recorded as
-``crashed`` and one that outlives the cell's timeout is killed and recorded as ``timeout``;
-either way the slot starts a fresh worker for the next cell.
+reason, metrics)``. A :class:`Slot` supervises one worker: a worker that dies while running
+a cell gets that cell recorded as ``crashed``, one that outlives the cell's timeout is killed
+and the cell recorded as ``timeout``; either way the slot starts a fresh worker for the next
+cell. What a worker prints goes to a file the slot reads into the cell's ``output`` metric,
+and a worker dies with its supervisor (docs/reliability.md lists every fault).
 """
 from __future__ import annotations
 
