@@ -232,7 +232,8 @@ class Store:
         """Hold ``run_id`` for this process until :meth:`close`; refuse a run another driver holds.
 
         A POSIX record lock on one byte of a lock file beside the store, so the kernel frees
-        it when the driver dies, however it dies.
+        it when the driver dies, however it dies. Such locks belong to a process: two claims
+        of one run from the same process are not told apart.
         """
         if self._run_locks is None:
             self._run_locks = open(f"{self.path}-runs.lock", "a+b")

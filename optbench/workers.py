@@ -146,7 +146,8 @@ def serve(inbox: Connection, outbox: Connection) -> None:
 
 def main(argv: list[str]) -> None:
     die_with(int(argv[2]))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    for stop in (signal.SIGINT, signal.SIGHUP):  # Ctrl-C, a closed terminal: the driver's to handle
+        signal.signal(stop, signal.SIG_IGN)
     faulthandler.enable()  # a segfault prints the Python stack on stderr before the process dies
     inbox = Connection(int(argv[0]), writable=False)
     outbox = Connection(int(argv[1]), readable=False)
