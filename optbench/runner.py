@@ -81,8 +81,9 @@ def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, execu
             store.set_run_status(run_id, summary.status)
         except sqlite3.Error as exc:
             end_run(store, run_id, "failed")
-            raise StoreError(f"writing to {str(store.path)!r} failed ({exc}); the {sum(summary.counts.values())} "
-                             f"cells committed before are kept: free the problem, then --resume {run_id}") from None
+            raise StoreError(f"writing to {str(store.path)!r} failed ({exc}); every cell committed before is kept "
+                             f"({sum(summary.counts.values())} by this call): free the problem, then --resume "
+                             f"{run_id}") from None
         except KeyboardInterrupt:  # before or after the cells ran
             end_run(store, run_id, "interrupted")
             raise
