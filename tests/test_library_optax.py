@@ -85,3 +85,14 @@ def test_bad_algorithms_and_options_are_one_clear_error(params, message):
 def test_backends_without_jax_arrays_are_skipped_with_the_reason():
     with pytest.raises(CapabilityError, match="optax runs on jax arrays; backend 'torch'"):
         solve(optbench.objective("quadratic", n=3), optbench.optimizer("optax"), optbench.backend("torch"))
+
+
+def test_runs_on_the_jax_backend_with_the_built_in_adams_iterates():
+    backend = optbench.backend("jax")
+    objective = optbench.objective("quadratic", n=10)
+    library = solve(objective, optbench.optimizer("optax", options={"learning_rate": 0.05}), backend,
+                    stop=StopRules(max_iter=50))
+    built_in = solve(objective, optbench.optimizer("adam", step=0.05), optbench.backend("torch"),
+                     stop=StopRules(max_iter=50))
+    assert library.status == "max_iter" and library.trace[-1]["ngev"] == 50
+    np.testing.assert_allclose(library.x, built_in.x, rtol=0, atol=1e-10)
