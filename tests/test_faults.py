@@ -184,6 +184,12 @@ def test_each_misbehaving_cell_gets_its_status_and_the_suite_goes_on(fault_run, 
     assert (found.status, reason in found.reason) == (status, True), found.reason
 
 
+@pytest.mark.parametrize("backend,shape", [("fault_grad_1", "(1,)"), ("fault_grad_nn", "(3, 3)")])
+def test_a_gradient_of_the_wrong_shape_crashes_its_cell_naming_the_shapes(fault_run, backend, shape):
+    found = cell(by_label(fault_run[0]), f"quadratic(n=3)/gd()/{backend}")
+    assert found.status == "crashed" and shape in found.reason and "(3,)" in found.reason, found.reason
+
+
 def test_the_run_is_complete_and_the_driver_prints_one_line_and_no_plugin_output(fault_run):
     home, code, out, err = fault_run
     assert out.count("\n") == 1 and out.startswith("run ") and "complete" in out
