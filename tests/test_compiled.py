@@ -154,3 +154,12 @@ def test_calls_of_many_passes_stay_interpreted():
     assert "100 reverse sweeps (one per Hessian row)" in tape.fallbacks["sin_exp.hessian"]
     _close(tape.grad(f, x), TAPE.grad(f, x))  # one sweep: captured
     assert "sin_exp.value_and_grad" not in tape.fallbacks
+
+
+def test_an_array_passed_twice_is_captured_as_two_inputs(backend):
+    """A warm-up may call hvp(f, x, x); the program must still take x and v apart later."""
+    f = optbench.objective("logistic_regression", n=5, samples=20)
+    x = torch.linspace(-1, 1, 5, dtype=torch.float64)
+    backend.hvp(f, x, x)
+    v = torch.ones(5, dtype=torch.float64)
+    _close(backend.hvp(f, x, v), TAPE.hvp(f, x, v), 1e-10)

@@ -139,7 +139,9 @@ class Compiled:
         program = functools.partial(self._interpreted, method, f)
         _state.capturing = True
         try:
-            graph = make_fx(_plain_outputs(program))(*args)
+            # distinct copies: make_fx would trace one array passed twice (hvp(f, x, x), as
+            # a warm-up may call it) as a single input, and the program would keep that alias
+            graph = make_fx(_plain_outputs(program))(*(a.clone() for a in args))
         except _NotPlain as exc:
             reason = str(exc)
         except Exception as exc:  # anything make_fx cannot follow: value-dependent control flow, ...
