@@ -16,6 +16,7 @@ from typing import Any
 
 from .backend import Backend
 from .errors import BackendResultError
+from .objective import namespace
 
 
 class Oracle:
@@ -120,8 +121,9 @@ def warm_up(objective: Callable, backend: Backend, x, needs: tuple[str, ...], de
     wrong backend fails before the run.
     """
     oracle = Oracle(objective, backend)
-    calls = {"hvp": lambda: oracle.hvp(x, x), "hessian": lambda: oracle.hessian(x),
-             "jvp": lambda: backend.jvp(objective, x, x), "jacobian": lambda: backend.jacobian(objective, x),
+    v = namespace(x).ones_like(x)  # not x itself: a capturing engine must not see v alias x
+    calls = {"hvp": lambda: oracle.hvp(x, v), "hessian": lambda: oracle.hessian(x),
+             "jvp": lambda: backend.jvp(objective, x, v), "jacobian": lambda: backend.jacobian(objective, x),
              "vjp": lambda: backend.vjp(objective, x, backend.value(objective, x))}
     start = time.perf_counter()
     oracle.value(x)
