@@ -40,6 +40,7 @@ class Counting(TorchBackend):
     name = "test_counting"
 
     def __init__(self):
+        super().__init__()
         self.calls: list[str] = []
 
     def value(self, f, x):
@@ -61,6 +62,7 @@ class Wrong(TorchBackend):
     name = "test_wrong"
 
     def __init__(self, method: str, wrong):
+        super().__init__()
         self.method, self.wrong = method, wrong
 
     def value_and_grad(self, f, x):
