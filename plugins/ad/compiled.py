@@ -147,18 +147,23 @@ class Compiled:
         except Exception as exc:  # anything make_fx cannot follow: value-dependent control flow, ...
             reason = f"cannot be captured: {_where(exc)}{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
         else:
-            size = len(graph.graph.nodes)
-            if self.compiler == "fx" or size <= MAX_COMPILED_NODES:
-                return graph if self.compiler == "fx" else _inductor(graph, args)
-            self.fallbacks[_label(f, method)] = (
-                f"{size} operations, above {MAX_COMPILED_NODES}: the captured program is replayed uncompiled "
-                "(compile time grows with the program, e.g. one reverse sweep per Jacobian row)")
-            return graph
+            return self._compiled(graph, f, method, args)
         finally:
             _state.capturing = False
         self.fallbacks[_label(f, method)] = reason
         return None
 
+    def _compiled(self, graph, f: Callable, method: str, args: tuple) -> Callable:
+        """The captured ``graph`` compiled, or replayed as captured (``fx``, or too large)."""
+        size = len(graph.graph.nodes)
+        if self.compiler == "fx":
+            return graph
+        if size > MAX_COMPILED_NODES:
+            self.fallbacks[_label(f, method)] = (
+                f"{size} operations, above {MAX_COMPILED_NODES}: the captured program is replayed uncompiled "
+                "(compile time grows with the program, e.g. one reverse sweep per Jacobian row)")
+            return graph
+        return _inductor(graph, args)
 
     def _too_large(self, method: str, f: Callable, args: tuple) -> str | None:
         """Why this call would make too many passes to capture, or None.
