@@ -85,6 +85,21 @@ def test_an_optimizer_run_on_inductor_matches_the_interpreted_tape(inductor):
     assert [r["nfev"] for r in runs[0].trace] == [r["nfev"] for r in runs[1].trace]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("samples, n", [(20, 5), (1000, 100)], ids=["fused-products", "blas-products"])
+def test_matrix_vector_products_small_and_large_match_on_inductor(inductor, samples, n):
+    """Products of at most BLAS_FROM elements are fused into the program, larger ones stay BLAS
+    calls: both give the interpreted engines' values, gradients, HVPs and JVPs."""
+    f = optbench.objective("logistic_regression", n=n, samples=samples)
+    w, v = (torch.tensor(np.random.default_rng(seed).standard_normal(n)) for seed in (4, 5))
+    tape, dual = inductor
+    for want, got in zip(TAPE.value_and_grad(f, w), tape.value_and_grad(f, w)):
+        _close(got, want, 1e-10)
+    _close(tape.hvp(f, w, v), TAPE.hvp(f, w, v), 1e-10)
+    _close(dual.jvp(f, w, v), DUAL.jvp(f, w, v), 1e-10)
+    assert not tape.fallbacks and not dual.fallbacks
+
+
 # ---- guards, fallbacks, nesting ------------------------------------------------------------------
 @pytest.fixture(params=[CompiledTapeBackend, CompiledDualBackend], ids=["tape_compiled", "dual_compiled"])
 def backend(request):
