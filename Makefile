@@ -15,6 +15,9 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) --quiet -e '.[test,dask,asv,scipy]'
+	# bytecode ahead of time: each worker process imports these modules, and where
+	# PYTHONDONTWRITEBYTECODE is set every process would compile them again
+	$(BIN)/python -m compileall -q optbench plugins
 	touch $(STAMP)
 
 install: $(STAMP)

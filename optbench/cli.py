@@ -9,13 +9,16 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import OptbenchError, ParameterError
-from .loop import stop_rules
-from .params import parse_assignments
-from .registry import KINDS, Registry, load_registry
+from .vocabulary import PLUGIN_KINDS
+
+if TYPE_CHECKING:  # NumPy, the registry and the plugins load when a command needs them
+    import numpy as np
+
+    from .registry import Registry
 
 
 # ---- plugins and list ------------------------------------------------------------------------
@@ -69,6 +72,8 @@ def split_params(registry: Registry, objective: str, optimizer: str, items: list
     opt_cls = registry.get("optimizers", optimizer).cls
     obj_keys = {"n", *obj_cls.params}
     obj_params, opt_params = {}, {}
+    from .params import parse_assignments
+
     for key, value in parse_assignments(items).items():
         prefix, dot, bare = key.partition(".")
         if dot and prefix in ("objective", "optimizer"):
@@ -84,6 +89,8 @@ def split_params(registry: Registry, objective: str, optimizer: str, items: list
 
 
 def parse_x0(text: str | None) -> np.ndarray | None:
+    import numpy as np
+
     if text is None:
         return None
     try:
@@ -94,7 +101,7 @@ def parse_x0(text: str | None) -> np.ndarray | None:
 
 def cmd_solve(args, registry: Registry) -> int:
     """Run one objective/optimizer/backend combination and print a short summary."""
-    from .loop import solve
+    from .loop import solve, stop_rules
 
     if args.out:
         table_format(Path(args.out))  # refuse a bad file name before the work, not after
@@ -146,6 +153,10 @@ def write_table(frame, path: Path) -> None:
 
 # ---- inspection: trace and graph ---------------------------------------------------------------
 def _objective_and_point(args, registry: Registry):
+    import numpy as np
+
+    from .params import parse_assignments
+
     objective = registry.objective(args.objective, **parse_assignments(args.param))
     x0 = parse_x0(args.x0)
     return objective, (objective.x0(args.seed) if x0 is None else np.broadcast_to(x0, (objective.n,)).copy())
@@ -153,6 +164,7 @@ def _objective_and_point(args, registry: Registry):
 
 def cmd_trace(args, registry: Registry) -> int:
     """Print the primal and derivative trace table of an objective at its starting point."""
+    import numpy as np
     import pandas as pd
 
     objective, x = _objective_and_point(args, registry)
@@ -191,13 +203,19 @@ def cmd_graph(args, registry: Registry) -> int:
 
 
 # ---- suites: run, replay, export ----------------------------------------------------------------
-def cmd_run(args, registry: Registry) -> int:
-    """Run a suite file's cells into the results store (or list them with --dry-run)."""
+def cmd_run(args, registry: Registry | None) -> int:
+    """Run a suite file's cells into the results store (or list them with --dry-run).
+
+    ``registry`` is None when called from :func:`main`: the local workers are started first,
+    so that their start-up (Python, NumPy, the plugins, torch) overlaps the driver's own.
+    """
+    from .executors import make_executor
+    from .registry import load_registry
     from .runner import run_suite
     from .suite import load_suite
 
-    suite = load_suite(args.suite, registry, max_cells=args.max_cells)
     if args.dry_run:
+        suite = load_suite(args.suite, registry or load_registry(), max_cells=args.max_cells)
         cells = [c for c in suite.cells if args.only is None or c.matches(args.only)]
         for cell in cells:
             print(f"{cell.id}  {cell.label}")
@@ -205,7 +223,15 @@ def cmd_run(args, registry: Registry) -> int:
         return 0
     for stop in (signal.SIGTERM, signal.SIGHUP):  # `kill`, a closed terminal: stop like Ctrl-C
         signal.signal(stop, _interrupt)
-    summary = run_suite(suite, args.out, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+    runner = make_executor(args.executor, args.jobs, args.scheduler)
+    try:
+        if args.executor == "local":
+            runner.start()
+        suite = load_suite(args.suite, registry or load_registry(), max_cells=args.max_cells)
+    except BaseException:
+        runner.close()
+        raise
+    summary = run_suite(suite, args.out, jobs=args.jobs, executor=runner, scheduler=args.scheduler,
                         resume=args.resume, only=args.only, quiet=args.quiet, retry_failed=args.retry_failed)
     print(summary.line())
     return 130 if summary.status == "interrupted" else 0
@@ -289,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_plugins)
 
     p = sub.add_parser("list", help="list objectives, optimizers or backends")
-    p.add_argument("kind", choices=sorted(KINDS))
+    p.add_argument("kind", choices=sorted(PLUGIN_KINDS))
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_list)
 
@@ -382,9 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .registry import load_registry
+
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, load_registry())
+        return args.handler(args, None if args.handler is cmd_run else load_registry())
     except OptbenchError as exc:
         print(f"optbench: error: {exc}", file=sys.stderr)
         return 2

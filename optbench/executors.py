@@ -1,6 +1,6 @@
 """Where cells run: a local pool of worker processes, or a Dask distributed cluster.
 
-Both yield one :class:`~optbench.workers.CellRecord` per cell, in completion order, and both
+Both yield one :class:`~optbench.store.CellRecord` per cell, in completion order, and both
 run every cell through a :class:`~optbench.workers.Slot`, so a cell crashes, times out and
 streams its trace the same way everywhere. On Dask each Dask worker process keeps its own
 slot (and so its own reusable optbench worker process) across the tasks it runs.
@@ -13,9 +13,13 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
 
+from typing import TYPE_CHECKING
+
 from .errors import OptbenchError
-from .store import CellRecord
 from .workers import STOP_GRACE, Slot
+
+if TYPE_CHECKING:
+    from .store import CellRecord
 
 EXECUTORS = ("local", "dask")
 
@@ -23,10 +27,19 @@ EXECUTORS = ("local", "dask")
 class LocalExecutor:
     """``jobs`` worker processes on this machine, each reused across cells."""
 
+    kind = "local"
+
     def __init__(self, jobs: int = 1):
         if jobs < 1:
             raise OptbenchError(f"--jobs must be >= 1, got {jobs}")
         self.slots = [Slot() for _ in range(jobs)]
+
+    def start(self, threads: int = 1) -> None:
+        """Start the workers before the cells are known, so that their start-up (Python, the
+        plugins) overlaps the driver's own (parsing the suite, recording the run). A cell that
+        needs another thread count replaces its worker, as it would any reused one."""
+        for slot in self.slots:
+            slot.start(threads)
 
     def run(self, cells: Iterable) -> Iterator[CellRecord]:
         pending = deque(cells)
@@ -79,6 +92,8 @@ class DaskExecutor:
     the run is recorded.
     """
 
+    kind = "dask"
+
     def __init__(self, jobs: int = 1, address: str | None = None):
         try:
             import distributed  # noqa: F401
@@ -115,7 +130,10 @@ class DaskExecutor:
             self.cluster.close()
 
 
-def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = None):
+Executor = LocalExecutor | DaskExecutor
+
+
+def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = None) -> Executor:
     """The executor named ``kind`` (``--executor``), with ``jobs`` workers."""
     if kind == "local":
         if scheduler is not None:

@@ -30,6 +30,7 @@ from .backend import Backend
 from .errors import CapabilityError, NotInstalledError, PluginConflictError, UnknownNameError, suggest
 from .objective import Objective
 from .optimizer import Optimizer
+from .vocabulary import PLUGIN_KINDS
 
 GROUP = "optbench"
 BUILTIN_DISTRIBUTION = "optbench"
@@ -38,11 +39,11 @@ ENV_BLOCK = "OPTBENCH_BLOCK_PLUGINS"
 RESERVED_BACKENDS = frozenset({"torch", "dual", "tape", "jax", "dual_compiled", "tape_compiled"})
 
 # kind -> (hook name, base class, singular noun)
-KINDS = {
-    "objectives": ("optbench_register_objectives", Objective, "objective"),
-    "optimizers": ("optbench_register_optimizers", Optimizer, "optimizer"),
-    "backends": ("optbench_register_backends", Backend, "backend"),
-}
+KINDS = dict(zip(PLUGIN_KINDS, (
+    ("optbench_register_objectives", Objective, "objective"),
+    ("optbench_register_optimizers", Optimizer, "optimizer"),
+    ("optbench_register_backends", Backend, "backend"),
+)))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 

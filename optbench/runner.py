@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import environment
 from .errors import OptbenchError
-from .executors import LocalExecutor, make_executor
+from .executors import Executor, LocalExecutor, make_executor
 from .progress import Progress
 from .registry import load_registry
 from .store import CellRecord, Store, StoreError
@@ -45,33 +45,40 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, executor: str = "local",
+def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, executor: str | Executor = "local",
               scheduler: str | None = None, resume: str | None = None, only: str | None = None,
               quiet: bool = False, retry_failed: bool = False) -> RunSummary:
     """Run ``suite``'s cells (those matching ``only``) into the store at ``out``.
+
+    ``executor``: a name (``--executor``), or an executor already made with ``jobs`` workers
+    (and perhaps started early, as ``optbench run`` does); it is closed when the run ends.
 
     ``resume``: a run id, or ``latest``, to complete; ``retry_failed`` also reruns its
     ``crashed`` and ``timeout`` cells (their records are replaced). However the run ends, it
     gets a final status: ``complete``, ``interrupted`` (Ctrl-C) or ``failed`` (anything else,
     re-raised; a store that cannot be written is a :class:`~optbench.store.StoreError`).
     """
-    if retry_failed and resume is None:
-        raise OptbenchError("--retry-failed reruns the failed cells of a resumed run: give --resume RUN (or latest)")
-    cells = [cell for cell in suite.cells if only is None or cell.matches(only)]
-    if not cells:
-        raise OptbenchError(f"--only {only!r} matches none of the {len(suite.cells)} cells of {suite.path}")
-    store = Store(out)
+    store = None
     try:
+        if retry_failed and resume is None:
+            raise OptbenchError("--retry-failed reruns the failed cells of a resumed run: give --resume RUN (or latest)")
+        cells = [cell for cell in suite.cells if only is None or cell.matches(only)]
+        if not cells:
+            raise OptbenchError(f"--only {only!r} matches none of the {len(suite.cells)} cells of {suite.path}")
+        store = Store(out)
         run_id = new_run_id() if resume is None else store.latest_run() if resume == "latest" else resume
         store.claim(run_id)
         done = set() if resume is None else resumable(store, run_id, suite, retry_failed)
         todo = [cell for cell in cells if cell.id not in done]
         # bad settings (--jobs 0, no Dask) are refused before the run is recorded
-        runner = make_executor(executor, jobs, scheduler) if todo else None
+        if isinstance(executor, str):
+            runner, kind = make_executor(executor, jobs, scheduler) if todo else None, executor
+        else:
+            runner, kind = executor, executor.kind
         summary = RunSummary(run_id, store.path, "running", len(cells), skipped_done=len(cells) - len(todo))
         try:
             if resume is None:
-                options = {"jobs": jobs, "executor": executor, "scheduler": scheduler, "only": only}
+                options = {"jobs": jobs, "executor": kind, "scheduler": scheduler, "only": only}
                 env = environment.capture(load_registry(), suite.path, suite.hash, suite.data["threads"])
                 store.create_run(run_id, suite, len(cells), options, env)
             else:
@@ -92,7 +99,10 @@ def run_suite(suite: Suite, out: str | Path = "results", *, jobs: int = 1, execu
             raise
         return summary
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+        if not isinstance(executor, str):  # also when the run failed before its cells ran
+            executor.close()
 
 
 def resumable(store: Store, run_id: str, suite: Suite, retry_failed: bool = False) -> set[str]:

@@ -17,6 +17,7 @@ TIMING_DEPENDENT = ("timeout", "time_budget")  # a rerun may legitimately end di
 
 # ---- columns ------------------------------------------------------------------------------------
 # the columns that identify a cell; the trace tables repeat them so a trace plots on its own
+PLUGIN_KINDS = ("objectives", "optimizers", "backends")  # what plugins register
 KEY_COLUMNS = ("run_id", "cell_id", "objective", "optimizer", "backend", "device", "dtype", "seed", "repeat")
 ORACLE_COUNTS = ("nfev", "ngev", "nhvp", "nhev")
 BUDGET_COLUMNS = ("iter", *ORACLE_COUNTS, "time", "cpu_time")  # every trace row has these

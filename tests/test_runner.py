@@ -242,3 +242,52 @@ def test_resume_latest_with_retry_failed_reruns_only_the_failed_cells(tmp_path):
     assert (after.loc[kept, "finished"] == before.loc[kept, "finished"]).all()
     with pytest.raises(OptbenchError, match="--retry-failed .* give --resume"):
         run_suite(suite, tmp_path, only=only, retry_failed=True, quiet=True)
+
+
+# ---- workers started early ------------------------------------------------------------------------
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_early_worker_runs_the_first_cell_when_its_threads_match(tmp_path, threads):
+    """``optbench run`` starts its workers before it reads the suite; a cell with the early
+    worker's thread count runs on it, one with another count gets a fresh worker."""
+    from optbench.executors import LocalExecutor
+
+    suite = load_suite("suites/smoke.toml")
+    cell = suite.cells[0]
+    cell.config["threads"] = threads
+    runner = LocalExecutor(1)
+    runner.start(threads=1)
+    early = runner.slots[0].worker.pid
+    summary = run_suite(suite, tmp_path, executor=runner, only=cell.id, quiet=True)
+    assert sum(summary.counts.values()) == 1 and runner.slots[0].worker is None  # closed by run_suite
+    assert (optbench.results.load(tmp_path).cells.pid[0] == early) == (threads == 1)
+    assert optbench.results.load(tmp_path).runs.executor[0] == "local"
+
+
+def test_a_suite_that_fails_to_load_leaves_no_early_worker(tmp_path, monkeypatch, capsys):
+    import optbench.workers
+
+    started = []
+    real = optbench.workers.Worker
+
+    def recording(threads):
+        started.append(real(threads))
+        return started[-1]
+
+    monkeypatch.setattr(optbench.workers, "Worker", recording)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\nobjectives = [{ name = "no_such_objective" }]\noptimizers = [{ name = "gd" }]\n')
+    assert main(["run", str(bad), "--out", str(tmp_path)]) == 2
+    assert "no_such_objective" in capsys.readouterr().err
+    assert len(started) == 1 and started[0].process.poll() is not None  # started early, then reaped
+
+
+def test_a_worker_exits_at_once_when_asked_to_stop(tmp_path):
+    """Workers skip the interpreter's teardown (0.3-0.4 s with torch loaded): every result is
+    sent by then, and the supervisor waits for its workers to exit before it returns."""
+    from optbench.workers import Worker
+
+    worker = Worker(1)
+    assert worker.inbox.recv()[0] == "ready"
+    worker.ask_to_stop()
+    assert worker.process.wait(timeout=30) == 0
+    worker.kill()

@@ -66,3 +66,36 @@ def test_a_folder_named_optbench_in_the_working_directory_does_not_shadow_the_pa
                         'optimizers = [{ name = "gd" }]\n[stop]\nmax_iter = 5\n')
     summary = run_suite(suite, tmp_path / "results", quiet=True)
     assert dict(summary.counts) == {"max_iter": 1}
+
+
+def test_the_driver_starts_its_workers_before_it_imports_numpy(tmp_path):
+    """``optbench run`` starts its workers first, so their start-up overlaps the driver's; the
+    package and the modules that start a worker import no NumPy (the API loads on first use)."""
+    probe = textwrap.dedent("""
+        import sys
+        import optbench, optbench.cli, optbench.executors
+        from optbench.executors import LocalExecutor
+        runner = LocalExecutor(1)
+        runner.start()
+        started = "numpy" not in sys.modules
+        runner.close()
+        print(started, optbench.objective("quadratic", n=2).n, optbench.__version__ != "")
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "2", "True"]
+
+
+def test_the_registry_functions_stay_functions_when_their_submodules_load():
+    import optbench
+    import optbench.backend
+    import optbench.objective
+    import optbench.optimizer
+
+    assert callable(optbench.objective) and optbench.objective("quadratic", n=3).n == 3
+    assert optbench.backend("tape").name == "tape" and optbench.optimizer("gd").name == "gd"
+    from optbench.objective import Objective
+
+    assert optbench.Objective is Objective
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        optbench.nothing  # noqa: B018
