@@ -210,12 +210,11 @@ def cmd_run(args, registry: Registry | None) -> int:
     so that their start-up (Python, NumPy, the plugins, torch) overlaps the driver's own.
     """
     from .executors import make_executor
-    from .registry import load_registry
-    from .runner import run_suite
-    from .suite import load_suite
 
     if args.dry_run:
-        suite = load_suite(args.suite, registry or load_registry(), max_cells=args.max_cells)
+        from .suite import load_suite
+
+        suite = load_suite(args.suite, registry or _load_registry(), max_cells=args.max_cells)
         cells = [c for c in suite.cells if args.only is None or c.matches(args.only)]
         for cell in cells:
             print(f"{cell.id}  {cell.label}")
@@ -227,7 +226,10 @@ def cmd_run(args, registry: Registry | None) -> int:
     try:
         if args.executor == "local":
             runner.start()
-        suite = load_suite(args.suite, registry or load_registry(), max_cells=args.max_cells)
+        from .runner import run_suite  # NumPy and the rest load from here on
+        from .suite import load_suite
+
+        suite = load_suite(args.suite, registry or _load_registry(), max_cells=args.max_cells)
     except BaseException:
         runner.close()
         raise
@@ -407,12 +409,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _load_registry() -> Registry:
     from .registry import load_registry
 
+    return load_registry()
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args, None if args.handler is cmd_run else load_registry())
+        return args.handler(args, None if args.handler is cmd_run else _load_registry())
     except OptbenchError as exc:
         print(f"optbench: error: {exc}", file=sys.stderr)
         return 2
