@@ -18,6 +18,7 @@ import numpy as np
 from .backend import Backend
 from .errors import ParameterError
 from .minima import known_minimum
+from .norm import euclidean_norm
 from .objective import Objective, namespace
 from .optimizer import Converged, LibraryStop, LoopOwningOptimizer, Optimizer, Stalled
 from .oracle import Oracle, warm_up
@@ -157,17 +158,16 @@ def _step(optimizer: Optimizer, oracle: Oracle, recorder: Recorder, synchronize:
     A step that raises :class:`Converged` or :class:`Stalled` still counts as an iteration (its
     evaluations were spent), recorded at the unchanged iterate, and ends the run.
     """
-    it = 0
+    it, clock = 0, recorder.clock
     while recorder.status is None:
-        recorder.clock.start()
+        clock.start()
         try:
             x, ended = optimizer.step(oracle), None
         except (Converged, Stalled) as exc:
             x, ended = optimizer.x, exc
         synchronize()
-        recorder.clock.stop()
         it += 1
-        recorder.record(it, x)
+        recorder.record(it, x, clock.stop())
         if ended is not None:
             recorder.status = "converged" if isinstance(ended, Converged) else "stopped"
             recorder.reason = str(ended)
@@ -181,9 +181,8 @@ def _drive(optimizer: LoopOwningOptimizer, oracle: Oracle, x0, recorder: Recorde
     def callback(x) -> bool:
         nonlocal it
         synchronize()
-        recorder.clock.stop()
         it += 1
-        if recorder.record(it, x) is not None:
+        if recorder.record(it, x, recorder.clock.stop()) is not None:
             return True
         recorder.clock.start()
         return False
@@ -198,7 +197,12 @@ def _drive(optimizer: LoopOwningOptimizer, oracle: Oracle, x0, recorder: Recorde
 
 
 class Clock:
-    """Wall and CPU seconds charged to the optimizer, paused while optbench records."""
+    """Wall and CPU seconds charged to the optimizer, paused while optbench records.
+
+    Each boundary reads the two clocks once: :meth:`stop` returns its reading, from which the
+    recorder times the evaluation that follows (a CPU-time read is a system call, and the
+    first one after an iteration's work costs microseconds).
+    """
 
     def __init__(self):
         self.wall = self.cpu = 0.0
@@ -211,11 +215,13 @@ class Clock:
     def start(self) -> None:
         self._since = (time.perf_counter(), time.process_time())
 
-    def stop(self) -> None:
-        wall, cpu = self._since
-        self.wall += time.perf_counter() - wall
-        self.cpu += time.process_time() - cpu
+    def stop(self) -> tuple[float, float]:
+        """Charge the seconds since :meth:`start`; return the reading ``(wall, cpu)`` taken now."""
+        now = time.perf_counter(), time.process_time()
+        self.wall += now[0] - self._since[0]
+        self.cpu += now[1] - self._since[1]
         self._since = None
+        return now
 
 
 class Recorder:
@@ -228,41 +234,50 @@ class Recorder:
         # |grad f| costs a pass over the gradient: only when a metric or tol_grad reads it (without
         # it, a NaN gradient shows as diverged one iteration later, once it reaches f)
         self.grad_norm = grad_norm
+        self.blowup = math.inf  # the |f| that counts as diverged, set from f(x0) by the first row
+        self.tolerances = (stop.tol_grad, stop.tol_f, stop.time_budget) != (None, None, None)
         self.clock = Clock()
         self.trace: list[dict] = []
         self.x = None
         self.status: str | None = None
         self.reason = ""
 
-    def record(self, it: int, x) -> str | None:
-        """Append the row of iterate ``x`` after ``it`` iterations; the status once a rule fires."""
-        oracle, norm, f_star = self.oracle, self.norm, self.f_star
+    def record(self, it: int, x, since: tuple[float, float] | None = None) -> str | None:
+        """Append the row of iterate ``x`` after ``it`` iterations; the status once a rule fires.
+
+        ``since``: the clock reading the iteration's work ended at, from which the evaluation
+        of ``x`` is timed (default: now).
+        """
+        oracle, f_star = self.oracle, self.f_star
         self.x = x  # before evaluating: the previous iterate need not stay alive meanwhile
-        value, grad = oracle.peek(x)
+        value, grad = oracle.peek(x, since)
         f = float(value)
-        gnorm = norm(grad) if self.grad_norm else None  # norms on the device: no copy to the host
-        row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star, "grad_norm": gnorm,
-               "dist": None if self.x_star is None else norm(x - self.x_star), **oracle.counts(),
+        row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star,
+               "grad_norm": self.norm(grad) if self.grad_norm else None,  # on the device: no copy to the host
+               "dist": None if self.x_star is None else self.norm(x - self.x_star),
+               "nfev": oracle.nfev, "ngev": oracle.ngev, "nhvp": oracle.nhvp, "nhev": oracle.nhev,
                "time": self.clock.wall + oracle.credit, "cpu_time": self.clock.cpu + oracle.cpu_credit}
         self.trace.append(row)
         if self.on_row is not None:
             self.on_row(row)
+        if it == 0:
+            self.blowup = self.stop.blowup * (1 + abs(f))
         self.status, self.reason = self._verdict(row)
         return self.status
 
     def _verdict(self, row: dict) -> tuple[str | None, str]:
         stop, f, gnorm, it, f_star = self.stop, row["f"], row["grad_norm"], row["iter"], self.f_star
-        f0 = self.trace[0]["f"]
         if not (math.isfinite(f) and (gnorm is None or math.isfinite(gnorm))):
             return "diverged", f"f = {f}" + ("" if gnorm is None else f", |grad| = {gnorm}") + f" at iteration {it}"
-        if abs(f) > stop.blowup * (1 + abs(f0)):
+        if abs(f) > self.blowup:
             return "diverged", f"f blew up to {f:.3g} at iteration {it}"
-        if stop.tol_grad is not None and gnorm <= stop.tol_grad:
-            return "converged", f"|grad| = {gnorm:.3g} <= {stop.tol_grad:g}"
-        if stop.tol_f is not None and f_star is not None and f - f_star <= stop.tol_f:
-            return "converged", f"f - f* = {f - f_star:.3g} <= {stop.tol_f:g}"
-        if stop.time_budget is not None and row["time"] >= stop.time_budget:
-            return "time_budget", f"time budget {stop.time_budget:g} s spent"
+        if self.tolerances:
+            if stop.tol_grad is not None and gnorm <= stop.tol_grad:
+                return "converged", f"|grad| = {gnorm:.3g} <= {stop.tol_grad:g}"
+            if stop.tol_f is not None and f_star is not None and f - f_star <= stop.tol_f:
+                return "converged", f"f - f* = {f - f_star:.3g} <= {stop.tol_f:g}"
+            if stop.time_budget is not None and row["time"] >= stop.time_budget:
+                return "time_budget", f"time budget {stop.time_budget:g} s spent"
         if it >= stop.max_iter:
             return "max_iter", f"stopped after {stop.max_iter} iterations"
         return None, ""
@@ -271,10 +286,10 @@ class Recorder:
 def _norm(backend: Backend, like) -> Callable[[Any], float]:
     """Euclidean norm as a float, computed in the namespace of the backend's arrays."""
     try:
-        linalg = namespace(like).linalg
-        return lambda a: float(linalg.vector_norm(a))
+        return euclidean_norm(like)
     except (TypeError, AttributeError):  # a backend whose arrays are not Array API arrays
-        return lambda a: float(np.linalg.norm(backend.to_numpy(a)))
+        host_norm = euclidean_norm(backend.to_numpy(like))
+        return lambda a: host_norm(backend.to_numpy(a))
 
 
 def stop_rules(**given) -> StopRules:

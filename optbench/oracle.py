@@ -31,9 +31,6 @@ class Oracle:
         self._cached_cost = self._cached_cpu = 0.0
         self._evaluated_x = self._evaluated = None  # the optimizer's latest value_and_grad
 
-    def counts(self) -> dict[str, int]:
-        return {"nfev": self.nfev, "ngev": self.ngev, "nhvp": self.nhvp, "nhev": self.nhev}
-
     # ---- what optimizers call ------------------------------------------------------------
     def value(self, x):
         """``f(x)`` as a 0-d array."""
@@ -79,11 +76,13 @@ class Oracle:
         return checked(self.backend, "hessian", self.backend.hessian(self.objective, x), x, shape + shape)
 
     # ---- what the recording loop calls -----------------------------------------------------
-    def peek(self, x) -> tuple[Any, Any]:
+    def peek(self, x, since: tuple[float, float] | None = None) -> tuple[Any, Any]:
         """Uncounted ``(f(x), ∇f(x))`` for the trace; cached for the optimizer's next request.
 
         When the optimizer has just evaluated ``x`` itself (a line search's accepted trial),
-        that evaluation is reused: already paid for, it costs the trace nothing.
+        that evaluation is reused: already paid for, it costs the trace nothing. Otherwise the
+        evaluation is timed from ``since`` (a ``(perf_counter, process_time)`` reading just
+        taken; default: now), so that the optimizer is charged for it if it uses it.
         """
         if x is self._evaluated_x:
             self._cached_x, self._cached = x, self._evaluated
@@ -92,7 +91,7 @@ class Oracle:
         # a new iterate: the evaluations kept for the last one can never be used again, and
         # freeing them before this one is allocated keeps the working set (and the cache) small
         self._cached_x = self._cached = self._evaluated_x = self._evaluated = None
-        start, start_cpu = time.perf_counter(), time.process_time()
+        start, start_cpu = since or (time.perf_counter(), time.process_time())
         value, grad = self._value_and_grad(x)
         self.backend.synchronize()
         self._cached_cost = time.perf_counter() - start

@@ -64,6 +64,10 @@ class Recorder:
         self.reached: dict[tuple[str, bool], float] = {}  # (measure, relative?) -> hardest target reached
         self.best = math.inf
 
+    @property
+    def keeps_every_row(self) -> bool:
+        return self.policy == "all" and self.every == 1
+
     def keep(self, row: dict) -> bool:
         """Whether to keep ``row`` (rows come in iteration order)."""
         if self.policy == "all":

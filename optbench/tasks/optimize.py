@@ -92,7 +92,7 @@ def count(data: dict) -> int:
 # ---- one cell (inside a worker) -------------------------------------------------------------------
 def run(config: dict, emit: Emit) -> Outcome:
     """Run ``optbench.solve`` on the cell's objective, optimizer and backend."""
-    from ..loop import StopRules, solve
+    from ..loop import TRACE_COLUMNS, StopRules, solve
     from ..registry import load_registry
 
     registry = load_registry()
@@ -103,12 +103,14 @@ def run(config: dict, emit: Emit) -> Outcome:
     recorder = Recorder(config.get("record", "all"), config["trace_every"])
     held: list[dict] = []  # the latest row not yet emitted, so the last iteration is always kept
 
-    def on_row(row: dict) -> None:
+    def kept(row: dict) -> None:
         row = {key: row[key] for key in keep}
         held[:] = [] if recorder.keep(row) else [row]
         if not held:
             emit(row)
 
+    # rows that are all kept, whole, go out as solve made them: nothing to leave out, nothing copied
+    on_row = emit if recorder.keeps_every_row and set(keep) >= set(TRACE_COLUMNS) else kept
     result = solve(objective, optimizer, backend, x0=config.get("x0"), seed=config["seed"], dtype=config["dtype"],
                    device=config["device"], stop=StopRules(**config["stop"]), on_row=on_row,
                    metrics=config["metrics"])
