@@ -38,6 +38,8 @@ def workload_table(cells: pd.DataFrame) -> pd.DataFrame:
     if "measure" not in cells:
         return pd.DataFrame(columns=COLUMNS)
     frame = cells[(cells["task"] == "throughput") & cells["measure"].isin(["f", "derivative"])].copy()
+    if frame.empty:  # a run of probes alone has no objective column
+        return pd.DataFrame(columns=COLUMNS)
     frame = frame[frame["objective"].isin(set(frame.loc[frame["measure"] == "derivative", "objective"]))]
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)

@@ -333,12 +333,14 @@ def throughput_table(cells: pd.DataFrame) -> pd.DataFrame:
     ``reason``, ``seconds``, ``per_second``, ``achieved_gbps`` (NaN for cells that did not
     run), sorted by backend, device, dtype, measure and n.
     """
+    columns = ["run_id", "objective", "n", "measure", "backend", "device", "dtype", "status", "reason", "seconds",
+               "per_second", "achieved_gbps"]
     frame = cells[(cells["task"] == "throughput") & cells["measure"].isin(EVALUATION_MEASURES)].copy()
+    if frame.empty:  # a run of Jacobians or probes alone: its cells may not even have these columns
+        return pd.DataFrame(columns=columns)
     frame["n"] = frame["objective.n"].astype(int)
     for column in ("seconds", "per_second", "achieved_gbps"):
         frame[column] = frame[column].astype(float) if column in frame.columns else np.nan
-    columns = ["run_id", "objective", "n", "measure", "backend", "device", "dtype", "status", "reason", "seconds",
-               "per_second", "achieved_gbps"]
     return frame[columns].sort_values(["backend", "device", "dtype", "measure", "n"]).reset_index(drop=True)
 
 
@@ -365,14 +367,18 @@ def bandwidth_table(cells: pd.DataFrame) -> pd.DataFrame:
 
     Columns: those of :func:`throughput_table` for cells that ran, plus ``probe_gbps``
     (median of the run's probe cells on that device) and ``fraction`` (achieved / probe).
+    Only evaluations with a probe that ran on their device have a row: a run without one
+    (cut short before it, or run with ``--only``) has an empty table.
     """
     table = throughput_table(cells)
     table = table[table["status"] == "ok"]
     probes = cells[(cells["task"] == "throughput") & (cells["measure"] == "bandwidth") & (cells["status"] == "ok")]
-    probes = probes.assign(gbps=probes["gbps"] if "gbps" in probes else np.nan)  # none ran yet: a partial run
-    probe = probes.groupby(["run_id", "device"])["gbps"].median().rename("probe_gbps").reset_index()
-    out = table.merge(probe, on=["run_id", "device"], how="left")
-    out["fraction"] = out["achieved_gbps"] / out["probe_gbps"]
+    if "gbps" in probes:
+        probe = probes.groupby(["run_id", "device"])["gbps"].median().rename("probe_gbps").reset_index()
+    else:  # no probe ran
+        probe = pd.DataFrame(columns=["run_id", "device", "probe_gbps"])
+    out = table.merge(probe.dropna(subset=["probe_gbps"]), on=["run_id", "device"])
+    out["fraction"] = out["achieved_gbps"] / out["probe_gbps"].astype(float)
     return out
 
 

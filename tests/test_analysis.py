@@ -116,6 +116,20 @@ def test_cost_ratio_and_bandwidth():
     assert bandwidth["fraction"].to_numpy() == pytest.approx(bandwidth["achieved_gbps"].to_numpy() / 10.0)
 
 
+def test_a_throughput_run_without_the_bandwidth_probe_has_no_bandwidth_panel():
+    from optbench.results import Results
+    from optbench.tasks import throughput
+
+    cells = throughput_cells()
+    without_probe = cells[cells["measure"] != "bandwidth"].drop(columns="gbps")
+    probe_alone = cells[cells["measure"] == "bandwidth"].dropna(axis=1, how="all")  # no objective columns at all
+    for part in (without_probe, probe_alone):
+        assert analysis.bandwidth_table(part).empty
+        found = throughput.tables(Results(pd.DataFrame(), part, pd.DataFrame()), "iterations")
+        assert found["bandwidth"].empty  # the report leaves out a figure whose table is empty
+    assert len(throughput.tables(Results(pd.DataFrame(), without_probe, pd.DataFrame()), "iterations")["throughput"])
+
+
 def test_jacobian_crossover_interpolates_in_log_m():
     row = analysis.jacobian_crossover(throughput_cells()).iloc[0]
     # log(reverse/forward) is log(1/2) at m = 10 and log 2 at m = 100: zero halfway, m = sqrt(1000)

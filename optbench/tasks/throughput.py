@@ -143,7 +143,7 @@ def tables(results, budget: str) -> dict:
 
     out = {"throughput": _series(plain(rates[rates["status"] == "ok"])),
            "cost_ratio": plain(analysis.cost_ratios(cells)),
-           "bandwidth": _series(plain(bandwidth[bandwidth["probe_gbps"].notna()]))}
+           "bandwidth": _series(plain(bandwidth))}
     if len(workloads):
         out |= {"workloads": workloads, "workload_slowdown": adbench.slowdowns(workloads)}
     if (cells["measure"] == "jacobian").any():
