@@ -66,6 +66,27 @@ def test_sections_without_data_are_left_out(tmp_path):
     assert set(tables(optbench.results.load(tmp_path, "one"))) == {"status", "convergence", "environment"}
 
 
+def test_a_throughput_run_without_its_bandwidth_probe_leaves_that_panel_out(tmp_path):
+    write_run(tmp_path, "cut", [throughput_cell("sin_exp", n, measure, "torch") for n in (10, 100) for measure in
+                                ("f", "grad")])  # stopped before the probe, the run's last cell
+    page = to_html(optbench.results.load(tmp_path, "cut"))
+    assert '<figure id="fig-throughput">' in page and "fig-bandwidth" not in page
+    write_run(tmp_path, "probe", [bandwidth_cell(20.0)])  # --only 'bandwidth*'
+    assert set(tables(optbench.results.load(tmp_path, "probe"))) == {"status", "environment"}
+
+
+def test_the_kappa_table_lists_the_methods_with_a_fit_only(tmp_path):
+    cells = [optimize_cell("quadratic", "gd", objective_params={"cond": kappa}, iterations=int(2 * kappa))
+             for kappa in (10.0, 100.0)]
+    cells += [optimize_cell("quadratic", "adam", objective_params={"cond": 100.0}),  # one kappa: nothing to fit
+              optimize_cell("quadratic", "lbfgs", objective_params={"cond": 10.0}),
+              optimize_cell("quadratic", "lbfgs", objective_params={"cond": 100.0}, status="max_iter")]
+    write_run(tmp_path, "kappa", cells)
+    found = tables(optbench.results.load(tmp_path, "kappa"))
+    assert list(found["kappa_fit"]["optimizer"]) == ["gd"]
+    assert set(found["kappa"]["optimizer"]) == {"gd", "adam", "lbfgs"}  # drawn, with "no fit" in the legend
+
+
 def test_tables_are_the_data_behind_the_figures(showcase):
     found = tables(optbench.results.load(showcase, "showcase"))
     assert set(found) == {"status", "convergence", "kappa", "kappa_fit", "throughput", "cost_ratio", "bandwidth",

@@ -244,7 +244,8 @@ def kappa_tables(results) -> dict:
     if "objective.cond" not in cells:
         return {}
     fits = analysis.kappa_exponents(cells)
-    if not fits["exponent"].notna().any():
+    fits = fits[fits["exponent"].notna()].reset_index(drop=True)  # a method converged at fewer than two kappas: no fit
+    if fits.empty:
         return {}
     found = analysis.conditioning_table(cells)
     found = found[["optimizer", "objective", "objective.n", "kappa", "iterations", "status", "cell_id"]]
@@ -318,7 +319,8 @@ FIGURES = (
            lambda t, budget: _plots().convergence(t["convergence"], BUDGET_LABELS[budget], SOLVED_AT[budget])),
     Figure("kappa", "Sensitivity to conditioning", "Iterations to tolerance against the condition number, "
            "log-log; lines are least-squares fits for kappa >= 10, their slopes beside theory "
-           "(gradient descent 1, heavy ball and Nesterov 0.5, Newton 0).", ("kappa", "kappa_fit"),
+           "(gradient descent 1, heavy ball and Nesterov 0.5, Newton 0). A method that converged at fewer "
+           "than two condition numbers >= 10 has no fit, and no row in the table.", ("kappa", "kappa_fit"),
            lambda t, budget: _plots().kappa(t["kappa"], t["kappa_fit"]), numbers="kappa_fit",
            headings={"optimizer": "method", "objective.n": "dimension n",
                      "exponent": "fitted slope p (iterations ~ C kappa^p)", "constant": "constant C",
