@@ -20,9 +20,6 @@ xps = pytest.importorskip("array_api_strict")
 # objectives that are families: one instance per member
 FAMILIES = {"mgh": ("problem", range(1, 36)), "more_wild": ("problem", range(1, 23)),
             "bbob": ("function", range(1, 25)), "ba": ("mode", ("reverse", "forward"))}
-# gathering rows of a 2-D array by an index array is xp.take in the standard, which the dual
-# and tape engines do not offer yet; ba indexes the NumPy way until they do
-NOT_YET = {"ba": "gathers rows with x[index] (the standard's xp.take is missing from dual and tape)"}
 
 
 class StrictBackend(Backend):
@@ -64,8 +61,7 @@ def objective_configurations():
         key, values = FAMILIES.get(name, (None, [None]))
         for value in values:
             params = {} if key is None else {key: value}
-            marks = [pytest.mark.xfail(reason=NOT_YET[name], strict=True)] if name in NOT_YET else []
-            yield pytest.param(name, params, id=name + ("" if key is None else f"-{value}"), marks=marks)
+            yield pytest.param(name, params, id=name + ("" if key is None else f"-{value}"))
 
 
 @pytest.mark.parametrize("name, params", objective_configurations())

@@ -141,6 +141,10 @@ CASES = [unary_case(n) for n in UNARY] + [binary_case(n) for n in BINARY] + [
       for a in (0, -2)],
     Case("concat axis=None", lambda xp, x, y: xp.concat([x, y], axis=None), arrays_of(sized(("nm", "k")))),
     *[key_case(k) for k in KEYS],
+    *[Case(f"take axis={a}", lambda xp, x, k, a=a: xp.take(x, xp.asarray(k), axis=a),
+           values((3, 2)).map(lambda x, a=a: (x, _Const(np.array([0, 1, 1]) if a else np.array([0, 2, 0, 1])))))
+      for a in (0, -1)],
+    Case("take 1-d", lambda xp, x, k: xp.take(x, xp.asarray(k)), values((4,)).map(lambda x: (x, _Const(np.array([3, 0, 0]))))),
     Case("astype", lambda xp, x: xp.astype(xp.astype(x, xp.float32), xp.float64) * 3.0,
          values((4,)).map(lambda x: (x,)), lambda x: False, rtol=1e-6),
     Case("where", lambda xp, x, y: xp.where(x > 0.3, x, y), arrays_of(sized(("nm", "m"))),

@@ -25,8 +25,9 @@ BINARY = ("add", "subtract", "multiply", "divide", "pow", "maximum", "minimum", 
 # (x, /, *, axis=None, keepdims=False)
 REDUCTIONS = ("sum", "mean", "prod", "max", "min")
 LINEAR_ALGEBRA = ("matmul", "vecdot", "tensordot", "matrix_transpose")
-# getitem is x[key]; astype changes the dtype (derivative: identity, cast)
-SHAPE = ("reshape", "expand_dims", "squeeze", "broadcast_to", "stack", "concat", "getitem", "astype")
+# getitem is x[key]; take(x, indices, /, *, axis=None) gathers along one axis by a plain integer
+# array (the standard's form of x[..., indices, ...]); astype changes the dtype (derivative: identity, cast)
+SHAPE = ("reshape", "expand_dims", "squeeze", "broadcast_to", "stack", "concat", "getitem", "take", "astype")
 SELECTION = ("where", "clip")
 
 PRIMITIVES = UNARY + BINARY + REDUCTIONS + LINEAR_ALGEBRA + SHAPE + SELECTION

@@ -155,6 +155,14 @@ def _getitem(op1: Callable) -> Callable:
     return getitem
 
 
+def _take(op1: Callable) -> Callable:
+    def take(x, indices, /, *, axis=None):
+        if type(indices) is Dual:
+            raise TypeError("take's indices must not be a dual array; use plain integers")
+        return op1(x, indices, axis=axis)
+    return take
+
+
 def _storage_function(sxp, name: str) -> Callable:
     if name == "getitem":
         return operator.getitem
@@ -181,6 +189,7 @@ def build(sxp):
     ops["where"] = _where(ops["where"])
     ops["clip"] = _clip(ops["clip"])
     ops["getitem"] = _getitem(ops["getitem"])
+    ops["take"] = _take(ops["take"])
     env["ns"] = ns = build_namespace(ENGINE, ops, strip, sxp, lambda a: type(a) is Dual)
     return ns
 

@@ -231,6 +231,8 @@ JVP["broadcast_to"] = lambda xp, g, ans, x, shape: xp.broadcast_to(
     align(xp, g, len(as_shape(shape))), (g.shape[0],) + as_shape(shape))
 JVP["astype"] = lambda xp, g, ans, x, dtype, **kw: xp.astype(g, dtype)
 JVP["getitem"] = lambda xp, g, ans, x, key: operator.getitem(g, (slice(None),) + key)
+# take is linear: the tangent is gathered the same way, along the axis shifted past the directions
+JVP["take"] = lambda xp, g, ans, x, indices, axis=None: xp.take(g, indices, axis=(axis or 0) % x.ndim + 1)
 # stack and concat get the tangents of all arrays, zeros standing in for constants
 JVP["stack"] = lambda xp, gs, ans, arrays, axis=0: xp.stack(gs, axis=tangent_axis(axis, arrays[0].ndim + 1))
 

@@ -323,6 +323,12 @@ def untake_vjp(xp, ans, x, key, shape):
     return lambda g: xp.untake(g, key, shape)
 
 
+def take_vjp(xp, ans, x, indices, axis=None):
+    """take(x, indices, axis) is x[:, ..., indices] with ``indices`` at ``axis``: getitem's adjoint."""
+    key = (slice(None),) * ((axis or 0) % x.ndim) + (indices,)
+    return untake_vjp(xp, ans, x, key, x.shape)
+
+
 VJPS.update({
     "reshape": (lambda xp, ans, x, *args, **kwargs: reshape_to(xp, x.shape),),
     "expand_dims": (lambda xp, ans, x, *args, **kwargs: reshape_to(xp, x.shape),),
@@ -331,6 +337,7 @@ VJPS.update({
     "stack": PerElement(stack_vjp),
     "concat": PerElement(concat_vjp),
     "getitem": (lambda xp, ans, x, key: untake_vjp(xp, ans, x, key, x.shape),),
+    "take": (take_vjp,),
     "astype": (lambda xp, ans, x, dtype, **kwargs: (lambda g, dtype=x.dtype: xp.astype(g, dtype)),),
 })
 

@@ -99,8 +99,8 @@ class BundleAdjustment(Workload):
         cams = xp.reshape(x[:CAMERA_SIZE * self.cameras], (self.cameras, CAMERA_SIZE))
         pts = xp.reshape(x[CAMERA_SIZE * self.cameras:CAMERA_SIZE * self.cameras + 3 * self.points], (self.points, 3))
         weights = x[CAMERA_SIZE * self.cameras + 3 * self.points:]
-        return xp.concat([cams[self.index("camera_of", self.camera_of, x)],
-                          pts[self.index("point_of", self.point_of, x)], weights[:, None]], axis=1)
+        return xp.concat([xp.take(cams, self.index("camera_of", self.camera_of, x), axis=0),
+                          xp.take(pts, self.index("point_of", self.point_of, x), axis=0), weights[:, None]], axis=1)
 
     def errors(self, local):
         return observation_errors(optbench.namespace(local), local, self.constant("feature", np.array(FEATURE), local))
