@@ -20,11 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import optbench  # noqa: E402
-from optbench.oracle import Oracle  # noqa: E402
 from optbench.suite import parse_suite  # noqa: E402
 from optbench.tasks.optimize import run as optimize  # noqa: E402
-from test_bench_runner import ITERATIONS, N, OVERHEAD_SUITE, drained_stream  # noqa: E402
+from test_bench_runner import ITERATIONS, N, OVERHEAD_SUITE, bare_loop, drained_stream  # noqa: E402
 
 
 def cell(iterations: int, metrics: list[str] | None = None):
@@ -35,26 +33,13 @@ def cell(iterations: int, metrics: list[str] | None = None):
     return lambda: optimize(config, stream.emit)
 
 
-def bare(iterations: int):
-    objective, backend = optbench.objective("sin_exp", n=N), optbench.backend("torch")
-
-    def loop():
-        oracle = Oracle(objective, backend)
-        optimizer = optbench.optimizer("gd", step=0.001)
-        x = backend.asarray(objective.x0(0))
-        optimizer.start(oracle, x, 0)
-        for _ in range(iterations):
-            x = optimizer.step(oracle)
-    return loop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=25)
     parser.add_argument("--counts", type=int, nargs=2, default=[100, 400], metavar=("FEW", "MANY"))
     args = parser.parse_args()
     few, many = args.counts
-    kinds = {"bare loop": bare, "cell, default metrics": cell, "cell, f only": lambda i: cell(i, ["f"])}
+    kinds = {"bare loop": bare_loop, "cell, default metrics": cell, "cell, f only": lambda i: cell(i, ["f"])}
     runs = {name: (make(few), make(many)) for name, make in kinds.items()}
     best = {name: [float("inf"), float("inf")] for name in runs}
     for pair in runs.values():  # warm-up: imports, first evaluations

@@ -77,24 +77,28 @@ def test_runner_loop(benchmark, metrics):
     assert outcome.metrics["iterations"] == ITERATIONS
 
 
-@CPU_TIME
-def test_bare_loop(benchmark):
-    """The same optimizer steps with nothing recorded."""
+def bare_loop(iterations: int = ITERATIONS):
+    """The overhead suite's optimizer steps with nothing recorded; returns its gradient count."""
     objective = optbench.objective("sin_exp", n=N)
     backend = optbench.backend("torch")
 
-    def bare():
+    def bare() -> int:
         oracle = Oracle(objective, backend)
         optimizer = optbench.optimizer("gd", step=0.001)
         x = backend.asarray(objective.x0(0))
         optimizer.start(oracle, x, 0)
-        for _ in range(ITERATIONS):
+        for _ in range(iterations):
             x = optimizer.step(oracle)
         return oracle.ngev
+    return bare
 
+
+@CPU_TIME
+def test_bare_loop(benchmark):
+    """The same optimizer steps with nothing recorded."""
     benchmark.group = "runner: per-iteration overhead, n = 10^4"
     benchmark.extra_info["role"] = "baseline"
-    assert benchmark.pedantic(bare, rounds=OVERHEAD_ROUNDS, warmup_rounds=1) == ITERATIONS
+    assert benchmark.pedantic(bare_loop(), rounds=OVERHEAD_ROUNDS, warmup_rounds=1) == ITERATIONS
 
 
 def run_tiny(tmp_path_factory, jobs: int):
