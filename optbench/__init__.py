@@ -67,6 +67,8 @@ def __getattr__(name: str):
             value = "0+unknown"
     elif name in _MODULE_OF:
         value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    elif name in _EXPORTS:  # optbench.loop and the like, as when the package loaded them eagerly
+        value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'optbench' has no attribute {name!r}")
     globals()[name] = value  # looked up once

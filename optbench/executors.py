@@ -12,7 +12,6 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import wait
-
 from typing import TYPE_CHECKING
 
 from .errors import OptbenchError

@@ -101,5 +101,8 @@ def test_the_registry_functions_stay_functions_when_their_submodules_load():
     from optbench.objective import Objective
 
     assert optbench.Objective is Objective
+    probe = "import optbench; print(optbench.loop.StopRules is optbench.StopRules, callable(optbench.objective))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "True"], done.stderr  # submodules reachable as before
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         optbench.nothing  # noqa: B018
