@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -68,12 +67,12 @@ def split_params(registry: Registry, objective: str, optimizer: str, items: list
 
     ``objective.k=v`` and ``optimizer.k=v`` say it explicitly (needed when both declare ``k``).
     """
+    from .params import parse_assignments
+
     obj_cls = registry.get("objectives", objective).cls
     opt_cls = registry.get("optimizers", optimizer).cls
     obj_keys = {"n", *obj_cls.params}
     obj_params, opt_params = {}, {}
-    from .params import parse_assignments
-
     for key, value in parse_assignments(items).items():
         prefix, dot, bare = key.partition(".")
         if dot and prefix in ("objective", "optimizer"):
@@ -224,7 +223,7 @@ def cmd_run(args, registry: Registry | None) -> int:
         signal.signal(stop, _interrupt)
     runner = make_executor(args.executor, args.jobs, args.scheduler)
     try:
-        if args.executor == "local":
+        if runner.kind == "local":
             runner.start()
         from .runner import run_suite  # NumPy and the rest load from here on
         from .suite import load_suite
