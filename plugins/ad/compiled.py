@@ -141,7 +141,8 @@ class Compiled:
         try:
             # distinct copies: make_fx would trace one array passed twice (hvp(f, x, x), as
             # a warm-up may call it) as a single input, and the program would keep that alias
-            decompositions = _small_products() if self.compiler == "inductor" else None
+            cpu = all(a.device.type == "cpu" for a in args)
+            decompositions = _small_products() if self.compiler == "inductor" and cpu else None
             graph = make_fx(_plain_outputs(program), decompositions)(*(a.clone() for a in args))
         except _NotPlain as exc:
             reason = str(exc)
@@ -209,7 +210,7 @@ def _inductor(graph, args: tuple) -> Callable:
     cuda = any(a.device.type == "cuda" for a in args)
     tuple_out = isinstance(graph.graph.output_node().args[0], (tuple, list))  # before compile_fx rewrites it
     compiled = compile_fx(graph, list(args), config_patches={"triton.cudagraphs": cuda},
-                          decompositions=_decompositions())
+                          decompositions=None if cuda else _cpu_decompositions())
 
     def run(*inputs):
         out = compiled(*inputs)
@@ -223,8 +224,9 @@ _PRODUCTS = ("mv", "addmv", "dot", "vdot")
 
 
 @functools.cache
-def _decompositions() -> dict:
-    """TorchInductor's decompositions, less those of the matrix-vector and dot products.
+def _cpu_decompositions() -> dict:
+    """TorchInductor's decompositions for CPU programs, less those of the matrix-vector and dot
+    products (CUDA programs keep TorchInductor's own table, whose Triton reductions fuse them).
 
     Decomposed, ``X @ w`` becomes a generated row-by-row reduction; kept whole, it is a BLAS
     call. On CPU in float64 the BLAS call is several times faster from about a thousand elements
