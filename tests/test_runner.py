@@ -291,3 +291,12 @@ def test_a_worker_exits_at_once_when_asked_to_stop(tmp_path):
     worker.ask_to_stop()
     assert worker.process.wait(timeout=30) == 0
     worker.kill()
+
+
+def test_the_cli_hands_a_dask_executor_to_the_run_unstarted(tmp_path):
+    """Only local workers start before the suite is read; a Dask run records its executor."""
+    pytest.importorskip("distributed")
+    assert main(["run", "suites/smoke.toml", "--out", str(tmp_path), "--executor", "dask", "--jobs", "1",
+                 "--only", "quadratic(n=5,cond=10.0)*seed=0", "--quiet"]) == 0
+    results = optbench.results.load(tmp_path)
+    assert results.runs.executor[0] == "dask" and len(results.cells) == 2
