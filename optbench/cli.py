@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
 from .errors import OptbenchError, ParameterError
 from .vocabulary import PLUGIN_KINDS
 
@@ -308,7 +307,7 @@ def cmd_compare(args, registry: Registry) -> int:
 # ---- the parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="optbench", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"optbench {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("plugins", help="list plugins, what they registered, and broken ones")
@@ -406,6 +405,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline-out", metavar="DIR", help="results directory of RUN_A, when not --out")
     p.set_defaults(handler=cmd_compare)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``; the installed version is read only when asked (it costs a metadata scan)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        parser.exit(message=f"optbench {__version__}\n")
 
 
 def _load_registry() -> Registry:
