@@ -413,7 +413,8 @@ class _Version(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         from . import __version__
 
-        parser.exit(message=f"optbench {__version__}\n")
+        print(f"optbench {__version__}")  # on stdout, as argparse's own version action
+        parser.exit()
 
 
 def _load_registry() -> Registry:
