@@ -100,6 +100,26 @@ def test_matrix_vector_products_small_and_large_match_on_inductor(inductor, samp
     assert not tape.fallbacks and not dual.fallbacks
 
 
+@pytest.mark.parametrize("shape", [(20, 5), (1000, 100)], ids=["small", "large"])
+@pytest.mark.parametrize("bias", [False, True], ids=["mv", "addmv"])
+def test_a_cpu_capture_records_large_products_as_matrix_products(shape, bias):
+    """What TorchInductor receives: small products decomposed (fused), large ones as ``mm``
+    (a BLAS call), never a bare ``mv``, which TorchInductor refuses to fall back to under ``CI``."""
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    from optbench_plugins.ad.compiled import _capture_decompositions
+
+    X, w, b = torch.randn(shape, dtype=torch.float64), torch.randn(shape[1], dtype=torch.float64), torch.randn(shape[0], dtype=torch.float64)
+    product = (lambda X, w, b: torch.addmv(b, X, w, beta=0.5, alpha=2.0)) if bias else (lambda X, w, b: X @ w)
+    graph = make_fx(product, _capture_decompositions())(X, w, b)
+    ops = {str(node.target) for node in graph.graph.nodes if node.op == "call_function"}
+    large = shape == (1000, 100)
+    assert ("aten.mm.default" in ops) is large
+    assert "aten.mv.default" not in ops
+    assert ("aten.addmv.default" in ops) is (bias and not large)  # a small addmv is left to TorchInductor
+    _close(graph(X, w, b), product(X, w, b), 1e-12)
+
+
 # ---- guards, fallbacks, nesting ------------------------------------------------------------------
 @pytest.fixture(params=[CompiledTapeBackend, CompiledDualBackend], ids=["tape_compiled", "dual_compiled"])
 def backend(request):

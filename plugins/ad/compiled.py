@@ -142,7 +142,7 @@ class Compiled:
             # distinct copies: make_fx would trace one array passed twice (hvp(f, x, x), as
             # a warm-up may call it) as a single input, and the program would keep that alias
             cpu = all(a.device.type == "cpu" for a in args)
-            decompositions = _small_products() if self.compiler == "inductor" and cpu else None
+            decompositions = _capture_decompositions() if self.compiler == "inductor" and cpu else None
             graph = make_fx(_plain_outputs(program), decompositions)(*(a.clone() for a in args))
         except _NotPlain as exc:
             reason = str(exc)
@@ -209,8 +209,7 @@ def _inductor(graph, args: tuple) -> Callable:
 
     cuda = any(a.device.type == "cuda" for a in args)
     tuple_out = isinstance(graph.graph.output_node().args[0], (tuple, list))  # before compile_fx rewrites it
-    compiled = compile_fx(graph, list(args), config_patches={"triton.cudagraphs": cuda},
-                          decompositions=None if cuda else _cpu_decompositions())
+    compiled = compile_fx(graph, list(args), config_patches={"triton.cudagraphs": cuda})
 
     def run(*inputs):
         out = compiled(*inputs)
@@ -218,48 +217,41 @@ def _inductor(graph, args: tuple) -> Callable:
     return run
 
 
-# Matrix-vector and dot products of at most this many elements are fused (see _small_products).
+# Matrix-vector products of at most this many elements are fused (see _capture_decompositions).
 BLAS_FROM = 1024
-_PRODUCTS = ("mv", "addmv", "dot", "vdot")
 
 
 @functools.cache
-def _cpu_decompositions() -> dict:
-    """TorchInductor's decompositions for CPU programs, less those of the matrix-vector and dot
-    products (CUDA programs keep TorchInductor's own table, whose Triton reductions fuse them).
+def _capture_decompositions() -> dict:
+    """How a CPU capture for TorchInductor records matrix-vector products.
 
-    Decomposed, ``X @ w`` becomes a generated row-by-row reduction; kept whole, it is a BLAS
-    call. On CPU in float64 the BLAS call is several times faster from about a thousand elements
-    (logistic regression's gradient at 1000 x 100: 48 us against 92-125 us for the whole
-    program). The small ones, where the fused reduction saves the call (2-3 us), are decomposed
-    during the capture instead (:func:`_small_products`).
+    TorchInductor decomposes ``X @ w`` into a generated row-by-row reduction. On CPU in float64
+    a BLAS call is several times faster from about a thousand elements (logistic regression's
+    gradient at 1000 x 100: 48 us against 92-125 us for the whole program), while below that
+    the fused reduction saves the call (2-3 us). So small products are decomposed here, and
+    large ones are recorded as ``X @ w[:, None]``, a matrix product TorchInductor keeps as a BLAS
+    call on CPU. (Leaving ``mv`` itself undecomposed is not an option: TorchInductor refuses an
+    implicit fallback for an operation it could decompose whenever the environment sets ``CI``.)
+    Dot products stay plain reductions, which TorchInductor vectorises well.
     """
-    from torch._inductor.decomposition import select_decomp_table
-
-    products = _product_ops()
-    return {op: rule for op, rule in select_decomp_table().items() if op not in products}
-
-
-@functools.cache
-def _small_products() -> dict:
-    """Capture-time decompositions of the products of at most :data:`BLAS_FROM` elements."""
     import torch
     from torch._decomp import core_aten_decompositions
 
-    core = core_aten_decompositions()
+    aten = torch.ops.aten
+    fused_mv = core_aten_decompositions()[aten.mv.default]
 
-    def only_small(rule: Callable) -> Callable:
-        def small(*args, **kwargs):
-            size = sum(a.numel() for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor))
-            return rule(*args, **kwargs) if size <= BLAS_FROM else NotImplemented  # traced whole
-        return small
-    return {op: only_small(core[op]) for op in _product_ops() if op in core}
+    def small(*arrays) -> bool:
+        return sum(a.numel() for a in arrays) <= BLAS_FROM
 
+    def mv(matrix, vector):
+        return fused_mv(matrix, vector) if small(matrix, vector) else torch.mm(matrix, vector[:, None])[:, 0]
 
-def _product_ops() -> set:
-    import torch
-
-    return {getattr(getattr(torch.ops.aten, name), overload) for name in _PRODUCTS for overload in ("default", "out")}
+    def addmv(bias, matrix, vector, *, beta=1, alpha=1):
+        if small(matrix, vector):
+            return NotImplemented  # recorded whole; TorchInductor decomposes and fuses it
+        product = alpha * mv(matrix, vector)
+        return product if beta == 0 else beta * bias + product  # beta = 0 ignores bias, as torch does
+    return {aten.mv.default: mv, aten.addmv.default: addmv}
 
 
 def _where(exc: BaseException) -> str:
