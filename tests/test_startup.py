@@ -106,3 +106,40 @@ def test_the_registry_functions_stay_functions_when_their_submodules_load():
     assert done.stdout.split() == ["True", "True"], done.stderr  # submodules reachable as before
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         optbench.nothing  # noqa: B018
+
+
+def test_a_workers_imports_are_frozen_out_of_the_collectors_passes():
+    """Imports run with the collector off and what they made is frozen; a pass with nothing
+    imported freezes nothing, a failing import re-enables the collector, and a cell's own
+    cyclic garbage is still collected (run in a fresh interpreter: freezing is process-wide)."""
+    probe = textwrap.dedent("""
+        import gc, weakref
+        from optbench.workers import imports_kept_out_of_collections
+
+        with imports_kept_out_of_collections():
+            assert not gc.isenabled()
+            import xml.dom.minidom
+        frozen = gc.get_freeze_count()
+        assert gc.isenabled() and frozen > 0, frozen
+        with imports_kept_out_of_collections():
+            pass
+        assert gc.get_freeze_count() == frozen
+        try:
+            with imports_kept_out_of_collections():
+                import no_such_module_here
+        except ImportError:
+            pass
+        assert gc.isenabled()
+
+        class Node:
+            pass
+        cycle = Node()
+        cycle.self = cycle
+        alive = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert alive() is None
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
