@@ -145,11 +145,16 @@ def reference_point(objective: Objective, metrics: Collection[str], stop: StopRu
     ``f_gap`` and ``tol_f`` need f*, ``dist`` needs x*; the seconds spent finding them are
     the cell's set-up time, never the optimizer's.
     """
-    if not ({"f_gap", "dist"} & set(metrics) or stop.tol_f is not None):
+    if not needs_known_minimum(metrics, stop):
         return None, None, 0.0
     known = known_minimum(objective, evaluate)
     f_star = known.minimum if "f_gap" in metrics or stop.tol_f is not None else None
     return f_star, known.minimizer if "dist" in metrics else None, known.seconds
+
+
+def needs_known_minimum(metrics: Collection[str], stop: StopRules) -> bool:
+    """Whether a run reads f* or x*: the ``f_gap`` or ``dist`` metric, or ``tol_f``."""
+    return bool({"f_gap", "dist"} & set(metrics)) or stop.tol_f is not None
 
 
 def _step(optimizer: Optimizer, oracle: Oracle, recorder: Recorder, synchronize: Callable[[], None]) -> None:

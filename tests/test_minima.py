@@ -106,3 +106,12 @@ def test_the_cache_defaults_to_the_user_cache_directory(monkeypatch, tmp_path):
     monkeypatch.delenv(minima.ENV_CACHE_DIR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert minima.cache_dir() == tmp_path / "optbench" / "minima"
+
+
+def test_a_look_ahead_leaves_the_seconds_it_took_to_the_run_that_uses_them(cache):
+    objective = CountedQuadratic()
+    ahead = minima.known_minimum(objective, charge=False)
+    assert minima.known_minimum(objective, charge=False) == ahead  # not charged yet
+    assert minima.known_minimum(objective) == ahead and ahead.seconds > 0  # charged to this run
+    assert minima.known_minimum(objective).seconds == 0.0  # and to no later one
+    assert CountedQuadratic.asked == 1

@@ -15,17 +15,25 @@ from .throughput import cuda_available
 TASKS: dict[str, Task] = {task.name: task for task in (optimize.TASK, throughput.TASK)}
 
 
+_made: set[str] = set()  # the backends this process has made
+
+
 def prepare(config: dict) -> None:
-    """Make the cell's backend once, so that its imports happen before the cell's clock starts.
+    """Make the cell's backend, so that its imports happen before the cell's clock starts; the
+    first time, the task's look-ahead (:attr:`Task.ahead`) runs meanwhile.
 
     A backend that cannot be made is left for the cell to report.
     """
     from ..registry import load_registry
 
+    task = TASKS.get(config.get("task"))
+    if config["backend"] not in _made and task is not None and task.ahead is not None:
+        task.ahead(config)
     try:
         load_registry().backend(config["backend"])
     except Exception:  # noqa: BLE001 - run_cell records the same failure as the cell's outcome
-        pass
+        return
+    _made.add(config["backend"])
 
 
 def run_cell(config: dict, emit: Emit) -> Outcome:

@@ -9,7 +9,8 @@ cells COCO's runtime distributions.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ParameterError, SuiteError, suggest
 from ..grid import (Cell, axes, cell_id, count_objective_points, count_placements, count_points, format_params,
@@ -18,6 +19,9 @@ from ..params import bind
 from ..recording import Recorder
 from ..vocabulary import BUDGET_COLUMNS, BUDGET_LABELS, ORACLE_COUNTS
 from .base import Emit, Figure, Outcome, Task, short_value
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every", "record")
 CURVE_POINTS = 400  # rows of a cell's convergence curve in the report (log-spaced)
@@ -90,13 +94,59 @@ def count(data: dict) -> int:
 
 
 # ---- one cell (inside a worker) -------------------------------------------------------------------
+_ahead: dict[str, Future] = {}  # the objective being made for the next cell, by its configuration
+
+
+def ahead(config: dict) -> None:
+    """Start making the cell's objective, and finding its f* and x* when the cell reads them, in a
+    thread: NumPy work (drawing a dataset, a reference solve) that overlaps the backend's import
+    (torch: ~1 s). A failure is left for :func:`run` to meet again and report."""
+    import threading
+    from concurrent.futures import Future
+
+    from ..loop import StopRules, needs_known_minimum
+    from ..minima import known_minimum
+
+    future: Future = Future()
+    _ahead.clear()  # at most one: a cell that never ran must not keep its objective alive
+    _ahead[_objective_key(config)] = future
+
+    def make() -> None:
+        try:
+            objective = _objective(config)
+            if needs_known_minimum(config["metrics"], StopRules(**config["stop"])):
+                known_minimum(objective, charge=False)  # its seconds stay the cell's set-up time
+        except BaseException as exc:  # noqa: BLE001 - reported by run, which makes it again
+            future.set_exception(exc)
+        else:
+            future.set_result(objective)
+    threading.Thread(target=make, name="optbench-ahead", daemon=True).start()
+
+
+def _objective_key(config: dict) -> str:
+    return json.dumps(config["objective"], sort_keys=True, default=str)
+
+
+def _objective(config: dict):
+    from ..registry import load_registry
+
+    return load_registry().objective(config["objective"]["name"], **config["objective"]["params"])
+
+
+def _made_ahead(config: dict):
+    """The objective :func:`ahead` made for this cell (waiting for it), or None."""
+    future = _ahead.pop(_objective_key(config), None)
+    return None if future is None or future.exception() is not None else future.result()
+
+
 def run(config: dict, emit: Emit) -> Outcome:
     """Run ``optbench.solve`` on the cell's objective, optimizer and backend."""
     from ..loop import TRACE_COLUMNS, StopRules, solve
     from ..registry import load_registry
 
     registry = load_registry()
-    objective = registry.objective(config["objective"]["name"], **config["objective"]["params"])
+    objective = _made_ahead(config)
+    objective = _objective(config) if objective is None else objective
     optimizer = registry.optimizer(config["optimizer"]["name"], **config["optimizer"]["params"])
     backend = registry.backend(config["backend"])
     keep = (*BUDGET_COLUMNS, *config["metrics"])
@@ -350,4 +400,4 @@ FIGURES = (
                t["runtime_distribution"], BUDGET_LABELS[budget] + ("" if budget == "time" else " / n"))),
 )
 
-TASK = Task("optimize", ("optimizers",), KEYS, ("x0",), names, expand, count, run, tables, FIGURES)
+TASK = Task("optimize", ("optimizers",), KEYS, ("x0",), names, expand, count, run, tables, FIGURES, ahead=ahead)
