@@ -72,6 +72,14 @@ def known_minimum(objective, evaluate: Callable[[np.ndarray], float] | None = No
     return found
 
 
+def is_known(objective) -> bool:
+    """Whether f* and x* are in memory or in the cache directory (not checked here: a stale entry
+    is solved again when it is read)."""
+    key = configuration_key(objective)
+    path = _path(key)
+    return key in _memory or (path is not None and path.is_file())
+
+
 def _find(objective, key: str, evaluate: Callable[[np.ndarray], float]) -> KnownMinimum:
     """From the cache directory, or solved now (and written there when it was worth it)."""
     found = _read(objective, key, evaluate)

@@ -42,9 +42,9 @@ class Task:
     (``objectives`` as :func:`optbench.grid.objective_grid` gives them); ``count(data)`` says
     how many at most, before anything is expanded, so an oversized grid is refused cheaply; ``run(config, emit)``
     runs a cell inside a worker, streaming trace rows through ``emit``; ``ahead(config)``, when
-    given, starts in a thread the part of a cell's set-up that needs no backend, which a worker
-    calls before its first import of the cell's backend (``run`` then waits for it, within the
-    cell's timeout); ``tables(results,
+    given, does the part of a cell's set-up that needs no backend, starting what is slow in a
+    thread; a worker calls it before it first imports the cell's backend, and ``run`` picks up
+    the result (waiting for the thread within the cell's timeout); ``tables(results,
     budget)`` returns the report's tables of the task's cells by name; ``names(data)`` lists,
     per key (``optimizer``, ``measure``...), the names an ``exclude`` rule may match beyond the
     common ones. Only ``run`` may import the runtime (torch, the backends), and only when called.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ParameterError, SuiteError, suggest
 from ..grid import (Cell, axes, cell_id, count_objective_points, count_placements, count_points, format_params,
@@ -19,9 +19,6 @@ from ..params import bind
 from ..recording import Recorder
 from ..vocabulary import BUDGET_COLUMNS, BUDGET_LABELS, ORACLE_COUNTS
 from .base import Emit, Figure, Outcome, Task, short_value
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 KEYS = ("optimizers", "seeds", "stop", "metrics", "trace_every", "record")
 CURVE_POINTS = 400  # rows of a cell's convergence curve in the report (log-spaced)
@@ -94,33 +91,35 @@ def count(data: dict) -> int:
 
 
 # ---- one cell (inside a worker) -------------------------------------------------------------------
-_ahead: dict[str, Future] = {}  # the objective being made for the next cell, by its configuration
+_ahead: dict[str, tuple] = {}  # the next cell's objective, made ahead, and its reference solve's thread
 
 
 def ahead(config: dict) -> None:
-    """Start making the cell's objective, and finding its f* and x* when the cell reads them, in a
-    thread: NumPy work (drawing a dataset, a reference solve) that overlaps the backend's import
-    (torch: ~1 s). A failure is left for :func:`run` to meet again and report."""
+    """Make the cell's objective now and, when the cell reads f* or x* and they are not known yet,
+    start their reference solve in a thread: NumPy and BLAS work, which overlaps the backend's
+    import (torch: ~1 s) instead of following it. Cheap work stays on this thread, where it
+    does not compete for the GIL with the import. A failure is left for :func:`run` to meet
+    again and report."""
     import threading
-    from concurrent.futures import Future
 
     from ..loop import StopRules, needs_known_minimum
-    from ..minima import known_minimum
+    from ..minima import is_known, known_minimum
 
-    future: Future = Future()
     _ahead.clear()  # at most one: a cell that never ran must not keep its objective alive
-    _ahead[_objective_key(config)] = future
-
-    def make() -> None:
-        try:
-            objective = _objective(config)
-            if needs_known_minimum(config["metrics"], StopRules(**config["stop"])):
+    try:
+        objective = _objective(config)
+    except (Exception, SystemExit):  # noqa: BLE001 - run makes it again and reports what goes wrong
+        return
+    reference = None
+    if needs_known_minimum(config["metrics"], StopRules(**config["stop"])) and not is_known(objective):
+        def find() -> None:
+            try:
                 known_minimum(objective, charge=False)  # its seconds stay the cell's set-up time
-        except BaseException as exc:  # noqa: BLE001 - reported by run, which makes it again
-            future.set_exception(exc)
-        else:
-            future.set_result(objective)
-    threading.Thread(target=make, name="optbench-ahead", daemon=True).start()
+            except (Exception, SystemExit):  # noqa: BLE001 - the cell solves again and reports it
+                pass
+        reference = threading.Thread(target=find, name="optbench-reference-solve", daemon=True)
+        reference.start()
+    _ahead[_objective_key(config)] = (objective, reference)
 
 
 def _objective_key(config: dict) -> str:
@@ -133,19 +132,15 @@ def _objective(config: dict):
     return load_registry().objective(config["objective"]["name"], **config["objective"]["params"])
 
 
-def _made_ahead(config: dict):
-    """The objective :func:`ahead` made for this cell (waiting for it), or None."""
-    future = _ahead.pop(_objective_key(config), None)
-    return None if future is None or future.exception() is not None else future.result()
-
-
 def run(config: dict, emit: Emit) -> Outcome:
     """Run ``optbench.solve`` on the cell's objective, optimizer and backend."""
     from ..loop import TRACE_COLUMNS, StopRules, solve
     from ..registry import load_registry
 
     registry = load_registry()
-    objective = _made_ahead(config)
+    objective, reference = _ahead.pop(_objective_key(config), (None, None))
+    if reference is not None:
+        reference.join()  # the reference solve started ahead, within the cell's time limit
     objective = _objective(config) if objective is None else objective
     optimizer = registry.optimizer(config["optimizer"]["name"], **config["optimizer"]["params"])
     backend = registry.backend(config["backend"])
