@@ -92,3 +92,15 @@ def test_prepare_looks_ahead_only_before_a_backends_first_cell(config, monkeypat
     tasks.prepare(config)
     tasks.prepare(config)
     assert seen == [config] and tasks._made == {config["backend"]}
+
+
+def test_the_look_ahead_starts_a_reference_solve_only_for_an_unknown_f_star_that_the_cell_reads(config):
+    def started(config) -> bool:
+        optimize.ahead(config)
+        ((_, reference),) = optimize._ahead.values()
+        return reference is not None
+    assert started({**config, "metrics": ["f", "grad_norm"]}) is False  # nothing reads f*
+    assert started(config) is True
+    run_cell(config, [].append)  # f* is known from now on
+    assert started(config) is False
+    optimize._ahead.clear()
