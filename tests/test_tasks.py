@@ -80,7 +80,8 @@ def test_a_look_ahead_that_fails_leaves_the_failure_to_the_cell(config, monkeypa
         calls.append(1)
         raise RuntimeError("no such dataset")
     monkeypatch.setattr(optimize, "_objective", fails)
-    optimize.ahead(config)
+    monkeypatch.setattr(tasks, "_made", set())
+    tasks.prepare(config)  # the look-ahead fails, and the worker goes on
     outcome = run_cell(config, [].append)
     assert outcome.status == "crashed" and "no such dataset" in outcome.reason and len(calls) == 2
 
@@ -104,3 +105,14 @@ def test_the_look_ahead_starts_a_reference_solve_only_for_an_unknown_f_star_that
     run_cell(config, [].append)  # f* is known from now on
     assert started(config) is False
     optimize._ahead.clear()
+
+
+def test_prepare_never_raises_for_a_cell_without_a_backend_or_a_look_ahead_that_exits(config, monkeypatch):
+    monkeypatch.setattr(tasks, "_made", set())
+
+    def exits(config):
+        raise SystemExit(3)
+    monkeypatch.setitem(TASKS, "optimize", dataclasses.replace(TASKS["optimize"], ahead=exits))
+    tasks.prepare(config)
+    tasks.prepare({"task": "throughput", "measure": "bandwidth"})  # a probe cell: no backend key
+    assert tasks._made == {config["backend"]}

@@ -22,18 +22,24 @@ def prepare(config: dict) -> None:
     """Make the cell's backend, so that its imports happen before the cell's clock starts; the
     first time, the task's look-ahead (:attr:`Task.ahead`) runs meanwhile.
 
-    A backend that cannot be made is left for the cell to report.
+    Nothing raised here ends the worker: a backend that cannot be made, or a look-ahead that
+    fails, is left for the cell to meet again and report.
     """
     from ..registry import load_registry
 
-    task = TASKS.get(config.get("task"))
-    if config["backend"] not in _made and task is not None and task.ahead is not None:
-        task.ahead(config)
+    backend, task = config.get("backend"), TASKS.get(config.get("task"))  # a probe cell has no backend
+    if backend not in _made and task is not None and task.ahead is not None:
+        try:
+            task.ahead(config)
+        except (Exception, SystemExit):  # noqa: BLE001 - the cell meets the failure again and reports it
+            pass
+    if backend is None:
+        return
     try:
-        load_registry().backend(config["backend"])
+        load_registry().backend(backend)
     except Exception:  # noqa: BLE001 - run_cell records the same failure as the cell's outcome
         return
-    _made.add(config["backend"])
+    _made.add(backend)
 
 
 def run_cell(config: dict, emit: Emit) -> Outcome:

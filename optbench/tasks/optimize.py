@@ -98,8 +98,8 @@ def ahead(config: dict) -> None:
     """Make the cell's objective now and, when the cell reads f* or x* and they are not known yet,
     start their reference solve in a thread: NumPy and BLAS work, which overlaps the backend's
     import (torch: ~1 s) instead of following it. Cheap work stays on this thread, where it
-    does not compete for the GIL with the import. A failure is left for :func:`run` to meet
-    again and report."""
+    does not compete for the GIL with the import. What fails here (``prepare`` catches it) is
+    met again, and reported, by :func:`run`."""
     import threading
     import time
 
@@ -107,10 +107,7 @@ def ahead(config: dict) -> None:
     from ..minima import is_known, known_minimum
 
     _ahead.clear()  # at most one: a cell that never ran must not keep its objective alive
-    try:
-        objective = _objective(config)
-    except (Exception, SystemExit):  # noqa: BLE001 - run makes it again and reports what goes wrong
-        return
+    objective = _objective(config)
     reference = None
     if needs_known_minimum(config["metrics"], StopRules(**config["stop"])) and not is_known(objective):
         def find() -> None:
