@@ -115,9 +115,7 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     oracle = Oracle(objective, backend)
     warmup_time = warm_up(objective, backend, x, optimizer.needs, device) if warmup else 0.0
     # f(x*) checks a cached minimum; on the run's backend (warm by now) it imports nothing more
-    evaluate = (lambda a: float(objective(backend.asarray(a, dtype="float64")))) \
-        if "float64" in backend.capabilities.dtypes else None
-    f_star, x_star, setup_time = reference_point(objective, metrics, stop, evaluate)
+    f_star, x_star, setup_time = reference_point(objective, metrics, stop, evaluator(objective, backend))
     x_star = None if x_star is None else backend.asarray(x_star, dtype=dtype, device=device)
 
     recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row,
@@ -150,6 +148,14 @@ def reference_point(objective: Objective, metrics: Collection[str], stop: StopRu
     known = known_minimum(objective, evaluate)
     f_star = known.minimum if "f_gap" in metrics or stop.tol_f is not None else None
     return f_star, known.minimizer if "dist" in metrics else None, known.seconds
+
+
+def evaluator(objective: Objective, backend: Backend) -> Callable[[np.ndarray], float] | None:
+    """``f`` at a float64 NumPy point, computed on ``backend`` (so that checking or completing a
+    known minimum imports no other array library); None when the backend has no float64."""
+    if "float64" not in backend.capabilities.dtypes:
+        return None
+    return lambda a: float(objective(backend.asarray(a, dtype="float64")))
 
 
 def needs_known_minimum(metrics: Collection[str], stop: StopRules) -> bool:

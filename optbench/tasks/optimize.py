@@ -103,16 +103,22 @@ def ahead(config: dict) -> None:
     import threading
     import time
 
-    from ..loop import StopRules, needs_known_minimum
+    from ..loop import StopRules, evaluator, needs_known_minimum
     from ..minima import is_known, known_minimum
 
     _ahead.clear()  # at most one: a cell that never ran must not keep its objective alive
     objective = _objective(config)
     reference = None
     if needs_known_minimum(config["metrics"], StopRules(**config["stop"])) and not is_known(objective):
+        def on_backend(x) -> float:
+            """f(x*) on the cell's backend: made here once the import beside this solve has ended
+            (NumPy evaluation would import its own Array API namespace, competing with it)."""
+            evaluate = evaluator(objective, _registry().backend(config["backend"]))
+            return float(objective(x)) if evaluate is None else evaluate(x)
+
         def find() -> None:
             try:
-                known_minimum(objective, charge=False, clock=time.thread_time)  # the cell's set-up time
+                known_minimum(objective, on_backend, charge=False, clock=time.thread_time)  # the cell's set-up time
             except (Exception, SystemExit):  # noqa: BLE001 - the cell solves again and reports it
                 pass
         reference = threading.Thread(target=find, name="optbench-reference-solve", daemon=True)
@@ -125,9 +131,13 @@ def _objective_key(config: dict) -> str:
 
 
 def _objective(config: dict):
+    return _registry().objective(config["objective"]["name"], **config["objective"]["params"])
+
+
+def _registry():
     from ..registry import load_registry
 
-    return load_registry().objective(config["objective"]["name"], **config["objective"]["params"])
+    return load_registry()
 
 
 def run(config: dict, emit: Emit) -> Outcome:
