@@ -143,9 +143,8 @@ def _registry():
 def run(config: dict, emit: Emit) -> Outcome:
     """Run ``optbench.solve`` on the cell's objective, optimizer and backend."""
     from ..loop import TRACE_COLUMNS, StopRules, solve
-    from ..registry import load_registry
 
-    registry = load_registry()
+    registry = _registry()
     objective, reference = _ahead.pop(_objective_key(config), (None, None))
     if reference is not None:
         reference.join()  # the reference solve started ahead, within the cell's time limit
