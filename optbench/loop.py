@@ -19,7 +19,7 @@ from .backend import Backend
 from .errors import ParameterError
 from .minima import known_minimum
 from .norm import euclidean_norm
-from .objective import Objective, namespace
+from .objective import Objective
 from .optimizer import Converged, LibraryStop, LoopOwningOptimizer, Optimizer, Stalled
 from .oracle import Oracle, warm_up
 
