@@ -8,7 +8,9 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import time
+import sys
+from math import isfinite
+from time import perf_counter, process_time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,12 +120,11 @@ def solve(objective: Objective, optimizer: Optimizer, backend: Backend, *,
     f_star, x_star, setup_time = reference_point(objective, metrics, stop, evaluator(objective, backend))
     x_star = None if x_star is None else backend.asarray(x_star, dtype=dtype, device=device)
 
-    recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row,
-                        grad_norm="grad_norm" in metrics or stop.tol_grad is not None)
+    recorder = Recorder(oracle, _norm(backend, x), f_star, x_star, stop, on_row, metrics)
     library = LibraryStop(False, "")
     if recorder.record(0, x) is None:
         optimizer.start(oracle, x, seed)
-        synchronize = lambda: backend.synchronize(device)  # noqa: E731
+        synchronize = functools.partial(backend.synchronize, device)
         if isinstance(optimizer, LoopOwningOptimizer):
             library = _drive(optimizer, oracle, x, recorder, synchronize)
         else:
@@ -167,21 +168,26 @@ def _step(optimizer: Optimizer, oracle: Oracle, recorder: Recorder, synchronize:
     """The step-wise form: optbench owns the loop and times each ``step``.
 
     A step that raises :class:`Converged` or :class:`Stalled` still counts as an iteration (its
-    evaluations were spent), recorded at the unchanged iterate, and ends the run.
+    evaluations were spent), recorded at the unchanged iterate, and ends the run. This loop and
+    :meth:`Recorder.record` run beside every iteration's own work, so they keep to few
+    operations: the runner benchmark measures what they cost (docs/suites.md, "Measurements").
     """
-    it, clock = 0, recorder.clock
-    while recorder.status is None:
-        clock.start()
+    it, record, step = 0, recorder.record, optimizer.step
+    recorder.start_clock()
+    while True:
         try:
-            x, ended = optimizer.step(oracle), None
-        except (Converged, Stalled) as exc:
-            x, ended = optimizer.x, exc
-        synchronize()
-        it += 1
-        recorder.record(it, x, clock.stop())
-        if ended is not None:
+            x = step(oracle)
+        except (Converged, Stalled) as ended:
+            synchronize()
+            recorder.stop_clock()  # record leaves a paused clock paused: the run ends here
+            record(it + 1, optimizer.x)
             recorder.status = "converged" if isinstance(ended, Converged) else "stopped"
             recorder.reason = str(ended)
+            return
+        synchronize()
+        it += 1
+        if record(it, x) is not None:
+            return
 
 
 def _drive(optimizer: LoopOwningOptimizer, oracle: Oracle, x0, recorder: Recorder,
@@ -193,91 +199,86 @@ def _drive(optimizer: LoopOwningOptimizer, oracle: Oracle, x0, recorder: Recorde
         nonlocal it
         synchronize()
         it += 1
-        if recorder.record(it, x, recorder.clock.stop()) is not None:
-            return True
-        recorder.clock.start()
-        return False
+        return recorder.record(it, x) is not None
 
-    recorder.clock.start()
+    recorder.start_clock()
     try:
         return optimizer.run(oracle, x0, callback)
     finally:
-        if recorder.clock.running:  # the library ended its loop by itself
-            synchronize()
-            recorder.clock.stop()
-
-
-class Clock:
-    """Wall and CPU seconds charged to the optimizer, paused while optbench records.
-
-    Each boundary reads the two clocks once: :meth:`stop` returns its reading, from which the
-    recorder times the evaluation that follows (a CPU-time read is a system call, and the
-    first one after an iteration's work costs microseconds).
-    """
-
-    def __init__(self):
-        self.wall = self.cpu = 0.0
-        self._since: tuple[float, float] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._since is not None
-
-    def start(self) -> None:
-        self._since = (time.perf_counter(), time.process_time())
-
-    def stop(self) -> tuple[float, float]:
-        """Charge the seconds since :meth:`start`; return the reading ``(wall, cpu)`` taken now."""
-        now = time.perf_counter(), time.process_time()
-        self.wall += now[0] - self._since[0]
-        self.cpu += now[1] - self._since[1]
-        self._since = None
-        return now
+        synchronize()  # the library may have ended its loop by itself, the clock running
+        recorder.stop_clock()
 
 
 class Recorder:
-    """The trace and the stop rules: one row per iteration, whichever form the optimizer has."""
+    """The trace, the stop rules and the optimizer's clock: one row per iteration, whichever
+    form the optimizer has.
+
+    The clock holds the wall and CPU seconds charged to the optimizer. :meth:`record` pauses it
+    while optbench evaluates and records, and each boundary reads the two clocks once: the
+    reading that stops the optimizer's time also starts the timing of the evaluation that
+    follows (a CPU-time read is a system call).
+    """
 
     def __init__(self, oracle: Oracle, norm: Callable[[Any], float], f_star: float | None, x_star,
-                 stop: StopRules, on_row: Callable[[dict], None] | None, grad_norm: bool = True):
+                 stop: StopRules, on_row: Callable[[dict], None] | None, metrics: Collection[str] = METRICS):
         self.oracle, self.norm, self.f_star, self.x_star = oracle, norm, f_star, x_star
         self.stop, self.on_row = stop, on_row
         # |grad f| costs a pass over the gradient: only when a metric or tol_grad reads it (without
         # it, a NaN gradient shows as diverged one iteration later, once it reaches f)
-        self.grad_norm = grad_norm
+        self.grad_norm = "grad_norm" in metrics or stop.tol_grad is not None
         self.blowup = math.inf  # the |f| that counts as diverged, set from f(x0) by the first row
         self.tolerances = (stop.tol_grad, stop.tol_f, stop.time_budget) != (None, None, None)
-        self.clock = Clock()
+        self.max_iter = stop.max_iter
+        self.wall = self.cpu = 0.0  # seconds charged to the optimizer
+        self._since: tuple[float, float] | None = None  # the clock's start reading; None: paused
         self.trace: list[dict] = []
         self.x = None
         self.status: str | None = None
         self.reason = ""
 
-    def record(self, it: int, x, since: tuple[float, float] | None = None) -> str | None:
+    def start_clock(self) -> None:
+        self._since = perf_counter(), process_time()
+
+    def stop_clock(self) -> tuple[float, float]:
+        """Charge the optimizer the seconds since :meth:`start_clock` (none if paused); the reading now."""
+        now, since = (perf_counter(), process_time()), self._since
+        if since is not None:
+            self.wall += now[0] - since[0]
+            self.cpu += now[1] - since[1]
+            self._since = None
+        return now
+
+    def record(self, it: int, x) -> str | None:
         """Append the row of iterate ``x`` after ``it`` iterations; the status once a rule fires.
 
-        ``since``: the clock reading the iteration's work ended at, from which the evaluation
-        of ``x`` is timed (default: now).
+        The optimizer's clock, if running, is paused meanwhile, and runs on unless a rule fired.
         """
-        oracle, f_star = self.oracle, self.f_star
+        since, oracle, f_star = self._since, self.oracle, self.f_star
+        now = self.stop_clock()
         self.x = x  # before evaluating: the previous iterate need not stay alive meanwhile
-        value, grad = oracle.peek(x, since)
+        value, grad = oracle.peek(x, now)
         f = float(value)
-        row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star,
-               "grad_norm": self.norm(grad) if self.grad_norm else None,  # on the device: no copy to the host
+        grad_norm = self.norm(grad) if self.grad_norm else None  # on the device: no copy to the host
+        row = {"iter": it, "f": f, "f_gap": None if f_star is None else f - f_star, "grad_norm": grad_norm,
                "dist": None if self.x_star is None else self.norm(x - self.x_star),
                "nfev": oracle.nfev, "ngev": oracle.ngev, "nhvp": oracle.nhvp, "nhev": oracle.nhev,
-               "time": self.clock.wall + oracle.credit, "cpu_time": self.clock.cpu + oracle.cpu_credit}
+               "time": self.wall + oracle.credit, "cpu_time": self.cpu + oracle.cpu_credit}
         self.trace.append(row)
         if self.on_row is not None:
             self.on_row(row)
-        if it == 0:
-            self.blowup = self.stop.blowup * (1 + abs(f))
-        self.status, self.reason = self._verdict(row)
+        # the common case, no rule firing, is settled in a few comparisons (|f| <= blowup, a finite
+        # bound, also fails for an infinite or NaN f)
+        if not (0 < it < self.max_iter and abs(f) <= self.blowup and not self.tolerances
+                and (grad_norm is None or isfinite(grad_norm))):
+            if it == 0:
+                self.blowup = min(self.stop.blowup * (1 + abs(f)), sys.float_info.max)
+            self.status, self.reason = self._verdict(f, grad_norm, it, row["time"])
+        if since is not None and self.status is None:
+            self.start_clock()
         return self.status
 
-    def _verdict(self, row: dict) -> tuple[str | None, str]:
-        stop, f, gnorm, it, f_star = self.stop, row["f"], row["grad_norm"], row["iter"], self.f_star
+    def _verdict(self, f: float, gnorm: float | None, it: int, seconds: float) -> tuple[str | None, str]:
+        stop, f_star = self.stop, self.f_star
         if not (math.isfinite(f) and (gnorm is None or math.isfinite(gnorm))):
             return "diverged", f"f = {f}" + ("" if gnorm is None else f", |grad| = {gnorm}") + f" at iteration {it}"
         if abs(f) > self.blowup:
@@ -287,7 +288,7 @@ class Recorder:
                 return "converged", f"|grad| = {gnorm:.3g} <= {stop.tol_grad:g}"
             if stop.tol_f is not None and f_star is not None and f - f_star <= stop.tol_f:
                 return "converged", f"f - f* = {f - f_star:.3g} <= {stop.tol_f:g}"
-            if stop.time_budget is not None and row["time"] >= stop.time_budget:
+            if stop.time_budget is not None and seconds >= stop.time_budget:
                 return "time_budget", f"time budget {stop.time_budget:g} s spent"
         if it >= stop.max_iter:
             return "max_iter", f"stopped after {stop.max_iter} iterations"

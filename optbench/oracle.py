@@ -10,7 +10,7 @@ a wrong one raises :class:`~optbench.errors.BackendResultError` instead of being
 """
 from __future__ import annotations
 
-import time
+from time import perf_counter, process_time
 from collections.abc import Callable
 from typing import Any
 
@@ -91,13 +91,12 @@ class Oracle:
         # a new iterate: the evaluations kept for the last one can never be used again, and
         # freeing them before this one is allocated keeps the working set (and the cache) small
         self._cached_x = self._cached = self._evaluated_x = self._evaluated = None
-        start, start_cpu = since or (time.perf_counter(), time.process_time())
-        value, grad = self._value_and_grad(x)
+        wall, cpu = since or (perf_counter(), process_time())
+        self._cached = self._value_and_grad(x)
         self.backend.synchronize()
-        self._cached_cost = time.perf_counter() - start
-        self._cached_cpu = time.process_time() - start_cpu
-        self._cached_x, self._cached = x, (value, grad)
-        return value, grad
+        self._cached_cost, self._cached_cpu = perf_counter() - wall, process_time() - cpu
+        self._cached_x = x
+        return self._cached
 
 
 def checked(backend: Backend, method: str, result, like, shape: tuple) -> Any:
@@ -124,11 +123,11 @@ def warm_up(objective: Callable, backend: Backend, x, needs: tuple[str, ...], de
     calls = {"hvp": lambda: oracle.hvp(x, v), "hessian": lambda: oracle.hessian(x),
              "jvp": lambda: backend.jvp(objective, x, v), "jacobian": lambda: backend.jacobian(objective, x),
              "vjp": lambda: backend.vjp(objective, x, backend.value(objective, x))}
-    start = time.perf_counter()
+    start = perf_counter()
     oracle.value(x)
     oracle.value_and_grad(x)
     for method in needs:
         if method in calls:
             calls[method]()
     backend.synchronize(device)
-    return time.perf_counter() - start
+    return perf_counter() - start
