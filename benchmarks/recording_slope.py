@@ -3,17 +3,22 @@
 ``test_bench_runner.py`` times whole 200-iteration cells, which also carry what a cell pays
 once (the warm-up's evaluations, the final iterate's evaluation, making the objective). Issue
 19's target is per iteration, so this script times the worker's cell and the bare loop at two
-iteration counts, interleaved, in CPU seconds of the process (minimum over rounds), and
-divides the differences::
+iteration counts, in CPU seconds of the process, and divides the differences::
 
-    python benchmarks/recording_slope.py            # 25 rounds of 100 and 400 iterations
+    python benchmarks/recording_slope.py            # 40 rounds of 100 and 400 iterations
 
-It prints the per-iteration cost of the bare loop, the cell with the default metrics (f and
-|grad f|) and the cell with f only, their ratios, and each one's fixed cost per cell.
+Each round runs every (loop, count) pair once, in a new random order, and gives each loop's
+per-iteration ratio to the bare loop of the same round. Run to run, the bare loop alone moves
+by several per cent with where its arrays land in memory, and a fixed order makes that
+placement repeat; shuffled rounds spread it over every loop. The script prints the median of
+the per-round ratios with its quartiles, and, as a control, the ratio of a second, identical
+bare loop: the quartiles it shows are the noise floor.
 """
 from __future__ import annotations
 
 import argparse
+import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,31 +38,43 @@ def cell(iterations: int, metrics: list[str] | None = None):
     return lambda: optimize(config, stream.emit)
 
 
+def cpu_seconds(run) -> float:
+    start = time.process_time()
+    run()
+    return time.process_time() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--counts", type=int, nargs=2, default=[100, 400], metavar=("FEW", "MANY"))
+    parser.add_argument("--seed", type=int, default=0, help="of the rounds' random orders")
     args = parser.parse_args()
     few, many = args.counts
-    kinds = {"bare loop": bare_loop, "cell, default metrics": cell, "cell, f only": lambda i: cell(i, ["f"])}
-    runs = {name: (make(few), make(many)) for name, make in kinds.items()}
-    best = {name: [float("inf"), float("inf")] for name in runs}
-    for pair in runs.values():  # warm-up: imports, first evaluations
-        for run in pair:
-            run()
+    kinds = {"bare loop": bare_loop, "bare loop again (control)": bare_loop,
+             "cell, default metrics": cell, "cell, f only": lambda i: cell(i, ["f"])}
+    runs = {(name, count): make(count) for name, make in kinds.items() for count in (few, many)}
+    for run in runs.values():  # warm-up: imports, first evaluations
+        run()
+    order, shuffle = list(runs), random.Random(args.seed).shuffle
+    slopes: dict[str, list[float]] = {name: [] for name in kinds}
+    best = {key: float("inf") for key in runs}
     for _ in range(args.rounds):
-        for name, pair in runs.items():
-            for i, run in enumerate(pair):
-                start = time.process_time()
-                run()
-                best[name][i] = min(best[name][i], time.process_time() - start)
-    slope = {name: (b[1] - b[0]) / (many - few) for name, b in best.items()}
-    base = slope["bare loop"]
-    print(f"| n = {N}, gd, torch, CPU time | per iteration | ratio to the bare loop | fixed per cell |")
+        shuffle(order)
+        seconds = {key: cpu_seconds(runs[key]) for key in order}
+        for key, value in seconds.items():
+            best[key] = min(best[key], value)
+        for name in kinds:
+            slopes[name].append((seconds[name, many] - seconds[name, few]) / (many - few))
+    slope = {name: (best[name, many] - best[name, few]) / (many - few) for name in kinds}
+    print(f"| n = {N}, gd, torch, CPU time, {args.rounds} rounds | per iteration (minima) "
+          "| ratio to the bare loop (minima) | per-round ratio: median (quartiles) |")
     print("|---|---|---|---|")
-    for name, b in best.items():
-        fixed = b[0] - few * slope[name]
-        print(f"| {name} | {slope[name] * 1e6:.1f} us | {slope[name] / base:.3f}x | {fixed * 1e3:.2f} ms |")
+    for name, values in slopes.items():
+        ratios = [v / b for v, b in zip(values, slopes["bare loop"])]
+        low, median, high = statistics.quantiles(ratios, n=4)
+        print(f"| {name} | {slope[name] * 1e6:.1f} us | {slope[name] / slope['bare loop']:.3f}x "
+              f"| {median:.3f}x ({low:.3f}-{high:.3f}) |")
 
 
 if __name__ == "__main__":

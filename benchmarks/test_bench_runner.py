@@ -66,7 +66,8 @@ def test_runner_loop(benchmark, metrics):
     the default metrics record f and |grad f|; ``f_only`` skips the gradient norm).
 
     Target 1.05x of the bare loop (issue 19), missed: 1.16-1.17x with the default metrics and
-    1.13-1.15x with f only on the 2-core VM; docs/suites.md#measurements says where it goes.
+    1.13-1.15x with f only on the 2-core VM (whole cells; per iteration, ``recording_slope.py``:
+    1.08-1.14x and 1.08-1.10x); docs/suites.md#measurements says where it goes.
     """
     config = parse_suite(OVERHEAD_SUITE).cells[0].config
     config["metrics"] = metrics or config["metrics"]
