@@ -7,12 +7,12 @@ iteration counts, in CPU seconds of the process, and divides the differences::
 
     python benchmarks/recording_slope.py            # 40 rounds of 100 and 400 iterations
 
-Each round runs every (loop, count) pair once, in a new random order, and gives each loop's
-per-iteration ratio to the bare loop of the same round. Run to run, the bare loop alone moves
-by several per cent with where its arrays land in memory, and a fixed order makes that
-placement repeat; shuffled rounds spread it over every loop. The script prints the median of
-the per-round ratios with its quartiles, and, as a control, the ratio of a second, identical
-bare loop: the quartiles it shows are the noise floor.
+Each round runs every (loop, count) pair once, in a new random order. Run to run, the bare
+loop alone moves by several per cent with where its arrays land in memory, and a fixed order
+makes that placement repeat; shuffled rounds spread it over every loop. Per loop, the script
+prints the slope of the minima over all rounds and its ratio to the bare loop's, and the median
+(quartiles) of the per-round ratios. A second, identical bare loop is the control: how far its
+ratios stray from 1 is the noise floor.
 """
 from __future__ import annotations
 

@@ -253,7 +253,7 @@ class Recorder:
 
         The optimizer's clock, if running, is paused meanwhile, and runs on unless a rule fired.
         """
-        since, oracle, f_star = self._since, self.oracle, self.f_star
+        running, oracle, f_star = self._since is not None, self.oracle, self.f_star
         now = self.stop_clock()
         self.x = x  # before evaluating: the previous iterate need not stay alive meanwhile
         value, grad = oracle.peek(x, now)
@@ -273,7 +273,7 @@ class Recorder:
             if it == 0:
                 self.blowup = min(self.stop.blowup * (1 + abs(f)), sys.float_info.max)
             self.status, self.reason = self._verdict(f, grad_norm, it, row["time"])
-        if since is not None and self.status is None:
+        if running and self.status is None:
             self.start_clock()
         return self.status
 
