@@ -9,7 +9,6 @@ import functools
 import inspect
 import math
 import sys
-from math import isfinite
 from time import perf_counter, process_time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -228,7 +227,6 @@ class Recorder:
         self.grad_norm = "grad_norm" in metrics or stop.tol_grad is not None
         self.blowup = math.inf  # the |f| that counts as diverged, set from f(x0) by the first row
         self.tolerances = (stop.tol_grad, stop.tol_f, stop.time_budget) != (None, None, None)
-        self.max_iter = stop.max_iter
         self.wall = self.cpu = 0.0  # seconds charged to the optimizer
         self._since: tuple[float, float] | None = None  # the clock's start reading; None: paused
         self.trace: list[dict] = []
@@ -268,8 +266,8 @@ class Recorder:
             self.on_row(row)
         # the common case, no rule firing, is settled in a few comparisons (|f| <= blowup, a finite
         # bound, also fails for an infinite or NaN f)
-        if not (0 < it < self.max_iter and abs(f) <= self.blowup and not self.tolerances
-                and (grad_norm is None or isfinite(grad_norm))):
+        if not (0 < it < self.stop.max_iter and abs(f) <= self.blowup and not self.tolerances
+                and (grad_norm is None or math.isfinite(grad_norm))):
             if it == 0:
                 self.blowup = min(self.stop.blowup * (1 + abs(f)), sys.float_info.max)
             self.status, self.reason = self._verdict(f, grad_norm, it, row["time"])
